@@ -1,0 +1,111 @@
+"""One typed settings object for the whole of casetrack.
+
+Nothing here reads the environment at import time: :func:`load_settings` is called once, by the composition
+root (the CLI), and the resulting object is passed down explicitly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Topics(BaseModel):
+    """Kafka topic names (contract §1). The dead-letter topic of each is ``<topic>.dlq``."""
+
+    model_config = {"frozen": True}
+
+    case: str = "gov.case.events"
+    supervision: str = "gov.supervision.events"
+    rectification: str = "gov.rectification.events"
+
+    def all(self) -> tuple[str, str, str]:
+        return (self.case, self.supervision, self.rectification)
+
+    @staticmethod
+    def dlq(topic: str) -> str:
+        return f"{topic}.dlq"
+
+
+class KafkaSecurity(BaseModel):
+    """Client security options, passed straight to kafka-python (``security_protocol`` etc.)."""
+
+    model_config = {"frozen": True}
+
+    protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_check_hostname: bool = True
+
+    def client_options(self) -> dict[str, object]:
+        """The keyword arguments every kafka-python client gets."""
+        opts: dict[str, object] = {"security_protocol": self.protocol}
+        if self.sasl_mechanism:
+            opts["sasl_mechanism"] = self.sasl_mechanism
+            opts["sasl_plain_username"] = self.sasl_username
+            opts["sasl_plain_password"] = self.sasl_password.get_secret_value() if self.sasl_password else None
+        if self.protocol in ("SSL", "SASL_SSL"):
+            opts["ssl_cafile"] = str(self.ssl_cafile) if self.ssl_cafile else None
+            opts["ssl_certfile"] = str(self.ssl_certfile) if self.ssl_certfile else None
+            opts["ssl_keyfile"] = str(self.ssl_keyfile) if self.ssl_keyfile else None
+            opts["ssl_check_hostname"] = self.ssl_check_hostname
+        return opts
+
+
+class ConsumerTuning(BaseModel):
+    """Batching and fetch knobs of the projection consumer."""
+
+    model_config = {"frozen": True}
+
+    group_id: str = "casetrack-projections"
+    max_batch_records: int = Field(5000, ge=1, description="records folded and written per transaction")
+    poll_timeout_ms: int = Field(200, ge=1)
+    max_event_bytes: int = Field(256 * 1024, ge=1024, description="larger messages are dead-lettered as oversized")
+    fetch_max_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    max_poll_interval_ms: int = Field(
+        10_000, ge=1000, description="also the group rebalance timeout; Tansu holds JoinGroup this long"
+    )
+    db_retry_max_seconds: float = Field(30.0, gt=0, description="cap of the exponential backoff on DB errors")
+
+
+class Settings(BaseSettings):
+    """Everything casetrack can be configured with. Environment variables use the ``CASETRACK_`` prefix;
+    nested fields use ``__`` (for example ``CASETRACK_KAFKA_SECURITY__PROTOCOL=SASL_SSL``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CASETRACK_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    kafka_bootstrap: str | None = Field(None, description="host:port list; unset (with database_url) = embedded")
+    database_url: str | None = Field(None, description="libpq URL; unset (with kafka_bootstrap) = embedded")
+    data_dir: Path = Field(Path(".casetrack"), description="embedded stack, reports and local state")
+    topics: Topics = Topics()
+    kafka_security: KafkaSecurity = KafkaSecurity()
+    consumer: ConsumerTuning = ConsumerTuning()
+    partitions: int = Field(4, ge=1, description="partitions for topics casetrack creates itself")
+    replication_factor: int = Field(1, ge=1)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(9108, ge=0, le=65535)
+    policy_file: Path | None = Field(None, description="deadline policy TOML; unset = built-in defaults")
+    calendar_file: Path | None = Field(None, description="extra official calendar notices (TOML)")
+    pseudonym_key: SecretStr | None = Field(
+        None, description="HMAC key for pseudonyms; unset = a key kept in the database"
+    )
+    log_level: str = "INFO"
+
+    @property
+    def embedded(self) -> bool:
+        """True when casetrack must run (or find) its own broker and database."""
+        return self.kafka_bootstrap is None and self.database_url is None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once and return the settings (keyword overrides win)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

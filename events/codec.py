@@ -1,0 +1,209 @@
+"""The one codec: Kafka records <-> catalog events.
+
+Decoding accepts CloudEvents 1.0 in structured mode (the whole envelope is the value) and in binary mode
+(``ce_*`` headers, ``data`` as the value), validates strictly, and upcasts older schema versions. Every
+failure is a :class:`DecodeError` with a stable ``reason`` code, the dead-letter header value. Error details
+never quote the offending input, because the input may carry personal data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from pydantic import BaseModel, ValidationError, create_model
+
+from events.catalog import EVENT_TYPES, Aggregate, Event, aggregate_of
+from events.upcasters import upcast
+
+STRUCTURED_CONTENT_TYPE: Final = "application/cloudevents+json"
+
+# Stable reason codes: the value of the ``casetrack.reason`` dead-letter header and a metric label.
+REASONS: Final = (
+    "oversized",
+    "empty_value",
+    "invalid_utf8",
+    "invalid_json",
+    "not_an_object",
+    "nul_character",
+    "unknown_type",
+    "unsupported_version",
+    "schema_violation",
+    "key_mismatch",
+    "wrong_topic",
+    "id_conflict",
+)
+
+
+class DecodeError(Exception):
+    """A record that is not a valid catalog event. ``reason`` is one of :data:`REASONS`."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        assert reason in REASONS, reason
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail[:1000]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A Kafka record as the codec sees it (independent of the client library)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = field(default=())
+    timestamp_ms: int | None = None
+
+
+def _typed_models() -> dict[str, type[Event]]:
+    # One Event subclass per type, with ``data`` typed as that type's payload, so one pydantic call validates
+    # the envelope and the payload together.
+    models: dict[str, type[Event]] = {}
+    for event_type, (payload, _version) in EVENT_TYPES.items():
+        name = "".join(part.title() for part in event_type.replace(".", "_").split("_")) + "Event"
+        models[event_type] = create_model(name, __base__=Event, data=(payload, ...))
+    return models
+
+
+_MODELS: Final = _typed_models()
+
+
+def _describe(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors(include_input=False, include_url=False, include_context=False)[:5]:
+        loc = ".".join(str(x) for x in e["loc"]) or "(envelope)"
+        parts.append(f"{loc}: {e['msg']}")
+    more = err.error_count() - len(parts)
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+class Codec:
+    """Decodes records into events and encodes events into records.
+
+    ``topic_aggregates`` maps each source topic to the aggregate it carries, so a supervision event published
+    on the case topic is rejected rather than silently folded into the wrong projection.
+    """
+
+    def __init__(self, topic_aggregates: dict[str, Aggregate] | None = None, max_event_bytes: int = 256 * 1024):
+        self.topic_aggregates = dict(topic_aggregates or {})
+        self.max_event_bytes = max_event_bytes
+
+    # -- decoding -------------------------------------------------------------------------------------
+    def decode(self, record: Record) -> Event:
+        """Decode one record, or raise :class:`DecodeError`."""
+        value = record.value
+        size = len(value or b"") + sum(len(k) + len(v or b"") for k, v in record.headers)
+        if size > self.max_event_bytes:
+            raise DecodeError("oversized", f"{size} bytes exceeds the limit of {self.max_event_bytes}")
+        headers = {k: v for k, v in record.headers}
+        if "ce_specversion" in headers:
+            raw = self._binary_envelope(headers, value)
+        else:
+            loaded = self._json(value)
+            if not isinstance(loaded, dict):
+                raise DecodeError("not_an_object", "a structured-mode CloudEvent must be a JSON object")
+            raw = loaded
+        event = self.from_envelope(raw)
+        if record.key is not None:
+            try:
+                key = record.key.decode("utf-8")
+            except UnicodeDecodeError:
+                raise DecodeError("invalid_utf8", "the Kafka key is not UTF-8") from None
+            if key != event.subject:
+                raise DecodeError("key_mismatch", "the Kafka key differs from the event subject")
+        expected = self.topic_aggregates.get(record.topic)
+        if expected is not None and event.aggregate != expected:
+            raise DecodeError("wrong_topic", f"a {event.aggregate} event on the {expected} topic")
+        return event
+
+    def from_envelope(self, raw: dict[str, Any]) -> Event:
+        """Validate (and upcast) a structured-mode envelope that is already parsed JSON."""
+        event_type = raw.get("type")
+        if not isinstance(event_type, str):
+            raise DecodeError("schema_violation", "type: Field required (a string)")
+        entry = EVENT_TYPES.get(event_type)
+        if entry is None:
+            raise DecodeError("unknown_type", "the event type is not in the catalog")
+        _payload, newest = entry
+        version = raw.get("schemaversion", 1)
+        if isinstance(version, str) and version.isdigit():  # binary mode carries every attribute as a string
+            version = int(version)
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise DecodeError("schema_violation", "schemaversion: must be a positive integer")
+        if version > newest:
+            raise DecodeError("unsupported_version", f"{event_type} v{version} is newer than v{newest}")
+        if version < newest and isinstance(raw.get("data"), dict):
+            try:
+                raw = {**raw, "data": upcast(event_type, version, newest, raw["data"]), "schemaversion": newest}
+            except LookupError as exc:
+                raise DecodeError("unsupported_version", str(exc)) from None
+        try:
+            return _MODELS[event_type].model_validate(raw)
+        except ValidationError as exc:
+            raise DecodeError("schema_violation", _describe(exc)) from None
+
+    def _json(self, value: bytes | None) -> Any:
+        if not value:
+            raise DecodeError("empty_value", "the message has no value")
+        # PostgreSQL text and jsonb refuse NUL; a raw NUL byte is already invalid JSON (json.loads is strict).
+        if b"\\u0000" in value:
+            raise DecodeError("nul_character", "the JSON contains a NUL character (\\u0000)")
+        try:
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DecodeError("invalid_utf8", "the value is not valid UTF-8") from None
+        try:
+            return json.loads(text)
+        except RecursionError:
+            raise DecodeError("invalid_json", "the JSON is nested too deeply") from None
+        except ValueError as exc:
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "not JSON"
+            raise DecodeError("invalid_json", f"{msg} (at character {getattr(exc, 'pos', '?')})") from None
+
+    def _binary_envelope(self, headers: dict[str, bytes | None], value: bytes | None) -> dict[str, Any]:
+        raw: dict[str, Any] = {}
+        for name, hv in headers.items():
+            if not name.startswith("ce_") or hv is None:
+                continue
+            if b"\x00" in hv:
+                raise DecodeError("nul_character", f"header {name} contains a NUL byte")
+            try:
+                raw[name[3:]] = hv.decode("utf-8")
+            except UnicodeDecodeError:
+                raise DecodeError("invalid_utf8", f"header {name} is not UTF-8") from None
+        raw["data"] = self._json(value)
+        return raw
+
+    # -- encoding -------------------------------------------------------------------------------------
+    @staticmethod
+    def encode(event: Event) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+        """Structured mode: (key, value, headers) for the producer."""
+        value = json.dumps(event.wire(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return event.subject.encode("utf-8"), value, [("content-type", STRUCTURED_CONTENT_TYPE.encode())]
+
+    @staticmethod
+    def encode_binary(event: Event) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+        """Binary mode: attributes as ``ce_*`` headers and the payload alone as the value."""
+        wire = event.wire()
+        data = wire.pop("data")
+        headers = [(f"ce_{k}", str(v).encode("utf-8")) for k, v in wire.items()]
+        headers.append(("content-type", b"application/json"))
+        value = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return event.subject.encode("utf-8"), value, headers
+
+
+def event_from_dict(raw: dict[str, Any]) -> Event:
+    """Validate a structured envelope given as a dict (producers, JSON-lines files, the event store)."""
+    return Codec().from_envelope(raw)
+
+
+def payload_type(event: Event) -> type[BaseModel]:
+    """The payload model class of an event's type."""
+    return EVENT_TYPES[event.type][0]
+
+
+__all__ = ["REASONS", "Codec", "DecodeError", "Record", "aggregate_of", "event_from_dict", "payload_type"]
