@@ -196,6 +196,11 @@ class Codec:
         return event.subject.encode("utf-8"), value, headers
 
 
+def typed_model(event_type: str) -> type[Event]:
+    """The Event subclass whose ``data`` is typed as ``event_type``'s payload."""
+    return _MODELS[event_type]
+
+
 def event_from_dict(raw: dict[str, Any]) -> Event:
     """Validate a structured envelope given as a dict (producers, JSON-lines files, the event store)."""
     return Codec().from_envelope(raw)
@@ -206,4 +211,4 @@ def payload_type(event: Event) -> type[BaseModel]:
     return EVENT_TYPES[event.type][0]
 
 
-__all__ = ["REASONS", "Codec", "DecodeError", "Record", "aggregate_of", "event_from_dict", "payload_type"]
+__all__ = ["REASONS", "Codec", "DecodeError", "Record", "aggregate_of", "event_from_dict", "payload_type", "typed_model"]

@@ -51,6 +51,17 @@ class Petitioner(Data):
     id_number: Annotated[str, StringConstraints(max_length=40)] | None = None
 
 
+class SealedPetitioner(Data):
+    """Personal data sealed with the person's own key (see :mod:`events.pii`): what the event store holds,
+    and what producers that encrypt at the source send. ``person`` is the keyed pseudonym."""
+
+    person: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    alg: Literal["AES-256-GCM"]
+    nonce: Annotated[str, StringConstraints(max_length=100)]
+    ct: Annotated[str, StringConstraints(max_length=4000)]
+    v: Literal[1] = 1
+
+
 # --- case events -------------------------------------------------------------------------------------
 class CaseReceived(Data):
     channel: Channel
@@ -59,7 +70,7 @@ class CaseReceived(Data):
     region: Name | None = None
     urgency: Urgency = "normal"
     time_limit_days: Annotated[int, Field(ge=0, le=3650)] | None = None
-    petitioner: Petitioner | None = None
+    petitioner: Petitioner | SealedPetitioner | None = None
 
 
 class CaseAccepted(Data):

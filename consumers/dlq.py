@@ -1,0 +1,86 @@
+"""Dead-letter sinks: where invalid records go, with the reason in the headers.
+
+Headers on every dead letter (the original headers are kept too):
+
+* ``casetrack.reason``: a stable code (``events.codec.REASONS``), e.g. ``schema_violation``
+* ``casetrack.detail``: a human-readable explanation that never quotes the input (it may hold personal data)
+* ``casetrack.source``: ``<topic>/<partition>/<offset>`` of the original record
+* ``casetrack.dead_lettered_at``: RFC 3339 UTC
+* ``casetrack.value_dropped``: ``true`` when the original value was too large to forward
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from consumers.ports import DeadLetter
+
+REASON = "casetrack.reason"
+DETAIL = "casetrack.detail"
+SOURCE = "casetrack.source"
+AT = "casetrack.dead_lettered_at"
+DROPPED = "casetrack.value_dropped"
+_OURS = (REASON, DETAIL, SOURCE, AT, DROPPED)
+
+
+class DeadLetterSink(Protocol):
+    def publish(self, letters: Sequence[DeadLetter]) -> None:
+        """Deliver every letter durably before returning (raise otherwise)."""
+
+
+def dlq_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+def dead_letter_headers(letter: DeadLetter, dropped: bool = False) -> list[tuple[str, bytes]]:
+    headers = [(k, v) for k, v in letter.headers if k not in _OURS]
+    headers += [
+        (REASON, letter.reason.encode()),
+        (DETAIL, letter.detail.encode("utf-8", "replace")),
+        (SOURCE, f"{letter.topic}/{letter.partition}/{letter.offset}".encode()),
+        (AT, dt.datetime.now(dt.UTC).isoformat().encode()),
+    ]
+    if dropped:
+        headers.append((DROPPED, b"true"))
+    return headers
+
+
+class KafkaDeadLetterSink:
+    """Publishes to ``<topic>.dlq`` with an idempotent ``acks=all`` producer and waits for the acks."""
+
+    def __init__(self, producer: Any, max_value_bytes: int = 900 * 1024) -> None:
+        self._producer = producer  # a kafka.KafkaProducer
+        self.max_value_bytes = max_value_bytes
+
+    def publish(self, letters: Sequence[DeadLetter]) -> None:
+        if not letters:
+            return
+        futures = []
+        for d in letters:
+            dropped = d.value is not None and len(d.value) > self.max_value_bytes
+            futures.append(
+                self._producer.send(
+                    dlq_topic(d.topic),
+                    key=d.key,
+                    value=None if dropped else d.value,
+                    headers=dead_letter_headers(d, dropped),
+                )
+            )
+        self._producer.flush()
+        for f in futures:
+            f.get(timeout=30)  # raises if a dead letter could not be delivered: the batch then rolls back
+
+    def close(self) -> None:
+        self._producer.close(timeout=10)
+
+
+class ListDeadLetterSink:
+    """Collects dead letters in memory (tests, and rebuilds that must not publish them again)."""
+
+    def __init__(self) -> None:
+        self.letters: list[DeadLetter] = []
+
+    def publish(self, letters: Sequence[DeadLetter]) -> None:
+        self.letters.extend(letters)

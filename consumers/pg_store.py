@@ -1,0 +1,271 @@
+"""The PostgreSQL adapter of :class:`consumers.ports.Store`.
+
+Writes are set-based: each batch COPYs its rows into a temporary table (CSV, stdlib ``csv`` quoting) and
+moves them with one ``INSERT ... SELECT ... ON CONFLICT`` statement. Every statement is parameterised or
+built only from identifiers that come from code, never from event data.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions
+import psycopg2.extras
+from psycopg2 import sql
+
+from consumers.ports import TP, DeadLetter, Fenced, PositionUpdate, StateRow, StoredEvent, Tracked
+from events.catalog import Event
+from events.codec import Codec
+
+_EVENT_COLS = (
+    "event_id", "aggregate", "subject", "type", "time", "schemaversion", "source", "data", "topic",
+    "partition", "offset",
+)  # fmt: skip
+_ENGINE_COLS = ("applied_ids", "last_time", "last_id", "fold_state")
+
+
+def _pg_array(values: Sequence[str]) -> str:
+    # Array literal for COPY: every element double-quoted, with backslash and quote escaped.
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
+def _copy(cur: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], nullable: Sequence[str]) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+    writer.writerows(rows)
+    buf.seek(0)
+    # FORCE_NULL: csv writes None as "", which COPY must read as NULL (no column holds an empty string).
+    options = sql.SQL(", FORCE_NULL ({})").format(sql.SQL(",").join(map(sql.Identifier, nullable))) if nullable else sql.SQL("")
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv{})").format(
+        sql.Identifier(table), sql.SQL(",").join(map(sql.Identifier, columns)), options
+    )
+    cur.copy_expert(stmt.as_string(cur), buf)
+
+
+class PgStoreTx:
+    """One batch transaction on a PostgreSQL connection."""
+
+    def __init__(self, conn: psycopg2.extensions.connection, codec: Codec) -> None:
+        self.conn = conn
+        self.cur = conn.cursor()
+        self.codec = codec
+
+    def check_live(self, family: str, generation: int) -> None:
+        # FOR SHARE: a generation swap (FOR UPDATE) waits for this batch, and this batch for the swap.
+        self.cur.execute(
+            "SELECT generation FROM casetrack.live_generations WHERE projection = %s FOR SHARE", (family,)
+        )
+        row = self.cur.fetchone()
+        if row is None or row[0] != generation:
+            raise Fenced(f"generation {generation} of {family} is no longer live")
+
+    def advance(self, generation: int, updates: Sequence[PositionUpdate]) -> None:
+        for u in updates:
+            if u.expected is None:
+                self.cur.execute(
+                    "INSERT INTO casetrack.tracking (generation, topic, partition, next_offset, last_event_time)"
+                    " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    (generation, u.topic, u.partition, u.next_offset, u.last_event_time),
+                )
+            else:
+                self.cur.execute(
+                    "UPDATE casetrack.tracking SET next_offset = %s, updated_at = now(),"
+                    " last_event_time = COALESCE(%s, last_event_time)"
+                    " WHERE generation = %s AND topic = %s AND partition = %s AND next_offset = %s",
+                    (u.next_offset, u.last_event_time, generation, u.topic, u.partition, u.expected),
+                )
+            if self.cur.rowcount != 1:
+                raise Fenced(f"the stored position of {u.topic}[{u.partition}] moved (another consumer?)")
+
+    def append_events(self, events: Sequence[StoredEvent]) -> set[str]:
+        if not events:
+            return set()
+        rows = []
+        for se in events:
+            e = se.event
+            payload = json.dumps(e.data.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
+            rows.append(
+                (e.id, e.aggregate, e.subject, e.type, e.time.isoformat(), e.schemaversion, e.source, payload,
+                 se.topic, se.partition, se.offset)
+            )  # fmt: skip
+        self.cur.execute("TRUNCATE _in_events")
+        _copy(self.cur, "_in_events", _EVENT_COLS, rows, ())
+        self.cur.execute(
+            'INSERT INTO casetrack.event_store (event_id, aggregate, subject, type, time, schemaversion, source,'
+            ' data, topic, partition, "offset") SELECT event_id, aggregate, subject, type, time, schemaversion,'
+            ' source, data, topic, partition, "offset" FROM _in_events'
+            " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+        )
+        return {r[0] for r in self.cur.fetchall()}
+
+    def stored_owners(self, event_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        self.cur.execute(
+            "SELECT event_id, aggregate, subject FROM casetrack.event_store WHERE event_id = ANY(%s)",
+            (list(event_ids),),
+        )
+        return {r[0]: (r[1], r[2]) for r in self.cur.fetchall()}
+
+    def load_states(self, table: str, key_column: str, generation: int, keys: Sequence[str]) -> dict[str, Tracked]:
+        if not keys:
+            return {}
+        key_col = key_column
+        self.cur.execute(
+            sql.SQL(
+                "SELECT {k}, fold_state, applied_ids, last_time, last_id FROM {t}"
+                " WHERE generation = %s AND {k} = ANY(%s)"
+            ).format(k=sql.Identifier(key_col), t=sql.SQL(table)),
+            (generation, list(keys)),
+        )
+        return {r[0]: Tracked(r[1], tuple(r[2]), r[3], r[4]) for r in self.cur.fetchall()}
+
+    def load_history(self, aggregate: str, subjects: Sequence[str]) -> dict[str, list[Event]]:
+        out: dict[str, list[Event]] = {}
+        if not subjects:
+            return out
+        self.cur.execute(
+            "SELECT subject, event_id, source, type, time, schemaversion, data FROM casetrack.event_store"
+            " WHERE aggregate = %s AND subject = ANY(%s) ORDER BY subject, time, event_id",
+            (aggregate, list(subjects)),
+        )
+        for subject, *rest in self.cur.fetchall():
+            out.setdefault(subject, []).append(row_to_event(subject, *rest, codec=self.codec))
+        return out
+
+    def save_states(self, table: str, columns: Sequence[str], generation: int, rows: Sequence[StateRow]) -> None:
+        if not rows:
+            return
+        staging = _staging_table(self.cur, table)
+        all_cols = ("generation", *columns, *_ENGINE_COLS)
+        data = [
+            (generation, *(_csv_value(v) for v in r.values), _pg_array(r.tracked.applied_ids),
+             r.tracked.last_time.isoformat(), r.tracked.last_id, r.tracked.fold_state)
+            for r in rows
+        ]  # fmt: skip
+        self.cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(staging)))
+        _copy(self.cur, staging, all_cols, data, columns[1:])
+        key_col = columns[0]
+        self.cur.execute(
+            sql.SQL(
+                "INSERT INTO {t} ({cols}) SELECT {cols} FROM {s} ON CONFLICT (generation, {k}) DO UPDATE SET {upd}"
+            ).format(
+                t=sql.SQL(table),
+                s=sql.Identifier(staging),
+                cols=sql.SQL(",").join(map(sql.Identifier, all_cols)),
+                k=sql.Identifier(key_col),
+                upd=sql.SQL(",").join(
+                    sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in all_cols[2:]
+                ),
+            )
+        )
+
+    def record_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        if not letters:
+            return
+        psycopg2.extras.execute_values(
+            self.cur,
+            'INSERT INTO casetrack.dead_letters (topic, partition, "offset", reason, detail, event_id, event_type)'
+            " VALUES %s ON CONFLICT DO NOTHING",
+            [(d.topic, d.partition, d.offset, d.reason, d.detail, d.event_id, d.event_type) for d in letters],
+        )
+
+
+def _csv_value(v: object) -> object:
+    if isinstance(v, dt.datetime):
+        return v.isoformat()
+    if isinstance(v, bool):
+        return "t" if v else "f"
+    return v
+
+
+def _staging_table(cur: Any, table: str) -> str:
+    name = "_in_" + table.split(".")[-1]
+    cur.execute(
+        sql.SQL(
+            "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        ).format(sql.Identifier(name), sql.SQL(table))
+    )
+    return name
+
+
+def row_to_event(
+    subject: str, event_id: str, source: str, type_: str, time: dt.datetime, version: int, data: Any, *, codec: Codec
+) -> Event:
+    """Rebuild a catalog event from an event-store row (stored in the newest version already)."""
+    return codec.from_envelope(
+        {"id": event_id, "source": source, "type": type_, "subject": subject, "time": time,
+         "schemaversion": version, "data": data, "specversion": "1.0"}
+    )  # fmt: skip
+
+
+class PgStore:
+    """The production store: one connection, one transaction per batch."""
+
+    def __init__(self, dsn: str, codec: Codec | None = None, application_name: str = "casetrack") -> None:
+        self.dsn = dsn
+        self.codec = codec or Codec()
+        self.conn = psycopg2.connect(dsn, application_name=application_name)
+        with self.conn, self.conn.cursor() as cur:
+            cur.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS _in_events (event_id text, aggregate text, subject text,"
+                ' type text, time timestamptz, schemaversion integer, source text, data jsonb, topic text,'
+                ' partition integer, "offset" bigint) ON COMMIT DELETE ROWS'
+            )
+            cur.execute("SET synchronous_commit = on")
+
+    @contextmanager
+    def transaction(self) -> Iterator[PgStoreTx]:
+        try:
+            tx = PgStoreTx(self.conn, self.codec)
+            yield tx
+            self.conn.commit()
+        except BaseException:
+            if not self.conn.closed:
+                self.conn.rollback()
+            raise
+
+    def positions(self, generation: int, partitions: Sequence[TP]) -> dict[TP, int]:
+        with self.conn, self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT topic, partition, next_offset FROM casetrack.tracking WHERE generation = %s",
+                (generation,),
+            )
+            wanted = set(partitions)
+            return {(t, p): o for t, p, o in cur.fetchall() if (t, p) in wanted}
+
+    def live_generation(self, family: str) -> int:
+        with self.conn, self.conn.cursor() as cur:
+            cur.execute("SELECT generation FROM casetrack.live_generations WHERE projection = %s", (family,))
+            row = cur.fetchone()
+            if row is None:
+                raise LookupError(f"no live generation for {family}: run `casetrack migrate`")
+            return int(row[0])
+
+    def iter_events(self, aggregate: str, batch_size: int = 5000) -> Iterator[list[Event]]:
+        # A named (server-side) cursor streams the store without holding it in memory.
+        with self.conn.cursor(name=f"history_{aggregate}") as cur:
+            cur.itersize = batch_size
+            cur.execute(
+                "SELECT subject, event_id, source, type, time, schemaversion, data FROM casetrack.event_store"
+                " WHERE aggregate = %s ORDER BY subject, time, event_id",
+                (aggregate,),
+            )
+            chunk: list[Event] = []
+            for subject, *rest in cur:
+                if len(chunk) >= batch_size and chunk[-1].subject != subject:
+                    yield chunk
+                    chunk = []
+                chunk.append(row_to_event(subject, *rest, codec=self.codec))
+            if chunk:
+                yield chunk
+        self.conn.commit()
+
+    def close(self) -> None:
+        self.conn.close()
+

@@ -1,0 +1,309 @@
+"""The projection consumer loop: poll a batch, decode, dead-letter the invalid, fold, commit atomically.
+
+One batch = one PostgreSQL transaction holding the event-store appends, the projection rows, the dead-letter
+records and the new positions (compare-and-set). Dead letters are published (and flushed) to ``<topic>.dlq``
+before that transaction commits, so a crash can at worst publish a dead letter twice, never lose one. After
+a crash, the consumer resumes from the stored positions; dedup by event id makes redelivery harmless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import psycopg2
+
+from consumers.dlq import DeadLetterSink
+from consumers.engine import FoldEngine
+from consumers.ports import TP, DeadLetter, Fenced, PositionUpdate, Store, StoredEvent
+from events.catalog import Aggregate
+from events.codec import Codec, DecodeError, Record
+
+log = logging.getLogger("casetrack.consumer")
+
+
+class RecordSource(Protocol):
+    """What the runner needs from Kafka (implemented by :class:`consumers.source.KafkaSource`)."""
+
+    def partitions_of(self, topic: str) -> list[TP]: ...
+    def assign(self, partitions: Sequence[TP]) -> None: ...
+    def seek(self, positions: Mapping[TP, int]) -> None: ...
+    def beginning(self, partitions: Sequence[TP]) -> dict[TP, int]: ...
+    def poll(self, max_records: int, timeout_ms: int) -> list[Record]: ...
+    def highwater(self, tp: TP) -> int | None: ...
+    def check_positions(self, positions: Mapping[TP, int]) -> None: ...
+    def commit_positions(self, positions: Mapping[TP, int]) -> None: ...
+
+
+class Observer(Protocol):
+    """Receives what each batch did (metrics); see :class:`ops.metrics.ConsumerMetrics`."""
+
+    def batch_done(self, stats: BatchStats) -> None: ...
+    def positions(self, positions: Mapping[TP, int], highwaters: Mapping[TP, int | None]) -> None: ...
+    def db_retry(self) -> None: ...
+
+
+@dataclass
+class BatchStats:
+    """Per-batch figures handed to the observer and summed by :class:`RunTotals`."""
+
+    records: int = 0
+    records_by_topic: Counter[str] = field(default_factory=Counter)
+    applied: int = 0
+    duplicates: int = 0
+    dead_letters: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, reason)
+    applied_by_type: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, type)
+    refolded: int = 0
+    decode_seconds: float = 0.0
+    commit_seconds: float = 0.0
+    total_seconds: float = 0.0
+    event_times: list[dt.datetime] = field(default_factory=list)
+
+
+@dataclass
+class RunTotals:
+    """What a run did, for ``consume --until-caught-up`` and the accounting invariant."""
+
+    records: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    dead_letters: int = 0
+    batches: int = 0
+
+    def add(self, s: BatchStats) -> None:
+        self.records += s.records
+        self.applied += s.applied
+        self.duplicates += s.duplicates
+        self.dead_letters += sum(s.dead_letters.values())
+        self.batches += 1
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    topics: Mapping[str, Aggregate]  # topic -> family
+    max_batch_records: int = 5000
+    poll_timeout_ms: int = 200
+    db_retry_max_seconds: float = 30.0
+    follow_live: bool = True  # False: write a fixed (building) generation, for rebuilds
+    generations: Mapping[str, int] | None = None  # required when follow_live is False
+
+
+class ProjectionRunner:
+    """Drives one consumer: ``run_until_caught_up()`` for batch jobs, ``run_forever()`` for serve."""
+
+    def __init__(
+        self,
+        config: RunnerConfig,
+        source: RecordSource,
+        store_factory: Callable[[], Store],
+        engine: FoldEngine,
+        codec: Codec,
+        dead_letters: DeadLetterSink,
+        observer: Observer | None = None,
+    ) -> None:
+        self.config = config
+        self.source = source
+        self.store_factory = store_factory
+        self.store = store_factory()
+        self.engine = engine
+        self.codec = codec
+        self.dlq = dead_letters
+        self.observer = observer
+        self.stop_event = threading.Event()
+        self.positions: dict[TP, int] = {}
+        self.stored: dict[TP, int | None] = {}
+        self.generations: dict[str, int] = {}
+        self.totals = RunTotals()
+
+    # -- setup ---------------------------------------------------------------------------------------
+    def start(self, partitions: Sequence[TP] | None = None) -> None:
+        """Assign (all partitions of the topics unless given) and seek to the stored positions."""
+        if partitions is None:
+            partitions = [tp for topic in self.config.topics for tp in self.source.partitions_of(topic)]
+            self.source.assign(partitions)
+        self._load_positions(partitions)
+
+    def _load_positions(self, partitions: Sequence[TP]) -> None:
+        if self.config.follow_live:
+            self.generations = {f: self.store.live_generation(f) for f in set(self.config.topics.values())}
+        else:
+            assert self.config.generations is not None, "a fixed generation is required"
+            self.generations = dict(self.config.generations)
+        stored: dict[TP, int | None] = {}
+        for family, gen in self.generations.items():
+            mine = [tp for tp in partitions if self.config.topics[tp[0]] == family]
+            found = self.store.positions(gen, mine)
+            stored.update({tp: found.get(tp) for tp in mine})
+        missing = [tp for tp, o in stored.items() if o is None]
+        begin = self.source.beginning(missing) if missing else {}
+        self.stored = stored
+        self.positions = {tp: (o if o is not None else begin[tp]) for tp, o in stored.items()}
+        self.source.seek(self.positions)
+
+    def revoke(self, partitions: Sequence[TP]) -> None:
+        for tp in partitions:
+            self.positions.pop(tp, None)
+            self.stored.pop(tp, None)
+
+    # -- loops ---------------------------------------------------------------------------------------
+    def caught_up(self) -> bool:
+        """Every assigned partition has reached the high watermark the broker last reported."""
+        for tp, pos in self.positions.items():
+            hw = self.source.highwater(tp)
+            if hw is None or pos < hw:
+                return False
+        return True
+
+    def run_until_caught_up(self, progress: Callable[[RunTotals], None] | None = None) -> RunTotals:
+        while not self.stop_event.is_set():
+            n = self.step()
+            if progress:
+                progress(self.totals)
+            if n == 0 and self.caught_up():
+                break
+        return self.totals
+
+    def run_forever(self) -> RunTotals:
+        while not self.stop_event.is_set():
+            self.step()
+        return self.totals
+
+    def stop(self) -> None:
+        """Ask the loop to stop after the current batch (which commits or rolls back as a whole)."""
+        self.stop_event.set()
+
+    # -- one batch -----------------------------------------------------------------------------------
+    def step(self) -> int:
+        """Poll and process one batch; returns the number of records polled."""
+        records = self.source.poll(self.config.max_batch_records, self.config.poll_timeout_ms)
+        if not records:
+            self.source.check_positions(self.positions)
+            self._observe_positions()
+            return 0
+        backoff = 0.5
+        while True:
+            try:
+                stats = self._process(records)
+                break
+            except Fenced as exc:
+                log.warning("batch abandoned: %s; reloading positions", exc)
+                self._load_positions(list(self.positions))
+                return len(records)
+            except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+                if self.stop_event.is_set():
+                    raise
+                delay = min(backoff, self.config.db_retry_max_seconds) * (0.8 + 0.4 * random.random())
+                log.error("database unavailable (%s); retrying the batch in %.1fs", _first_line(exc), delay)
+                if self.observer:
+                    self.observer.db_retry()
+                time.sleep(delay)
+                backoff *= 2
+                self._reconnect()
+        self.totals.add(stats)
+        if self.observer:
+            self.observer.batch_done(stats)
+            self._observe_positions()
+        self.source.commit_positions(self.positions)
+        return len(records)
+
+    def _process(self, records: Sequence[Record]) -> BatchStats:
+        t0 = time.perf_counter()
+        stats = BatchStats(records=len(records))
+        valid: list[StoredEvent] = []
+        letters: list[DeadLetter] = []
+        ends: dict[TP, int] = {}
+        last_times: dict[TP, dt.datetime] = {}
+        for r in records:
+            tp = (r.topic, r.partition)
+            if r.offset < self.positions.get(tp, 0):
+                continue  # already committed (a re-fetch after a rewind)
+            ends[tp] = max(ends.get(tp, -1), r.offset + 1)
+            stats.records_by_topic[r.topic] += 1
+            try:
+                ev = self.codec.decode(r)
+            except DecodeError as exc:
+                letters.append(DeadLetter(r.topic, r.partition, r.offset, exc.reason, exc.detail, r.key, r.value, r.headers))
+                continue
+            valid.append(StoredEvent(ev, r.topic, r.partition, r.offset))
+            stats.event_times.append(ev.time)
+            if tp not in last_times or ev.time > last_times[tp]:
+                last_times[tp] = ev.time
+        t1 = time.perf_counter()
+        stats.decode_seconds = t1 - t0
+        if not ends:
+            return stats
+        updates = [
+            PositionUpdate(t, p, self.stored.get((t, p)), end, last_times.get((t, p))) for (t, p), end in ends.items()
+        ]
+        with self.store.transaction() as tx:
+            if self.config.follow_live:
+                for family in {self.config.topics[t] for t, _ in ends}:
+                    tx.check_live(family, self.generations[family])
+            by_family: dict[str, int] = {}
+            for u in updates:
+                by_family[self.config.topics[u.topic]] = self.generations[self.config.topics[u.topic]]
+            # Positions first: a competing consumer blocks here and then fails its compare-and-set.
+            for family, gen in by_family.items():
+                tx.advance(gen, [u for u in updates if self.config.topics[u.topic] == family])
+            result = self.engine.run(tx, self.generations, valid)
+            letters.extend(result.conflicts)
+            tx.record_dead_letters(letters)
+            self.dlq.publish(letters)  # flushed before the commit: a dead letter is never lost
+        stats.commit_seconds = time.perf_counter() - t1
+        for tp, end in ends.items():
+            self.positions[tp] = end
+            self.stored[tp] = end
+        stats.applied = result.applied
+        stats.duplicates = result.duplicates
+        stats.refolded = result.refolded_aggregates
+        for d in letters:
+            stats.dead_letters[(d.topic, d.reason)] += 1
+        for ev_type, n in result.applied_by_type.items():
+            stats.applied_by_type[(_topic_for_type(self.config.topics, ev_type), ev_type)] += n
+        stats.total_seconds = time.perf_counter() - t0
+        return stats
+
+    def _reconnect(self) -> None:
+        try:
+            self.store.close()
+        except Exception:  # the old connection is broken anyway
+            pass
+        try:
+            self.store = self.store_factory()
+            # The failed batch did not commit: go back to what the store says.
+            self._load_positions(list(self.positions))
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            log.error("reconnect failed: %s", _first_line(exc))
+
+    def _observe_positions(self) -> None:
+        if self.observer:
+            self.observer.positions(self.positions, {tp: self.source.highwater(tp) for tp in self.positions})
+
+    def close(self) -> None:
+        """Release the store, the Kafka source and the dead-letter producer."""
+        for part in (self.store, self.source, self.dlq):
+            closer = getattr(part, "close", None)
+            if closer is not None:
+                try:
+                    closer()
+                except Exception as exc:  # closing is best effort; report, don't mask the real outcome
+                    log.warning("closing %s failed: %s", type(part).__name__, exc)
+
+
+def _topic_for_type(topics: Mapping[str, Aggregate], event_type: str) -> str:
+    family = event_type.split(".", 1)[0]
+    for topic, fam in topics.items():
+        if fam == family:
+            return topic
+    return ""
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
