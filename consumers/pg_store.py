@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 from psycopg2 import sql
@@ -41,10 +42,11 @@ def _copy(cur: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[
     writer = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
     writer.writerows(rows)
     buf.seek(0)
-    # FORCE_NULL: csv writes None as "", which COPY must read as NULL (no column holds an empty string).
+    # csv stringifies natively: str(datetime) and True/False are valid PostgreSQL input. It writes None as "",
+    # which FORCE_NULL makes COPY read as NULL (no column holds an empty string).
     options = sql.SQL(", FORCE_NULL ({})").format(sql.SQL(",").join(map(sql.Identifier, nullable))) if nullable else sql.SQL("")
     stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv{})").format(
-        sql.Identifier(table), sql.SQL(",").join(map(sql.Identifier, columns)), options
+        sql.Identifier(*table.split(".")), sql.SQL(",").join(map(sql.Identifier, columns)), options
     )
     cur.copy_expert(stmt.as_string(cur), buf)
 
@@ -90,11 +92,22 @@ class PgStoreTx:
         rows = []
         for se in events:
             e = se.event
-            payload = json.dumps(e.data.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
+            payload = e.data.model_dump_json(exclude_none=True)
             rows.append(
-                (e.id, e.aggregate, e.subject, e.type, e.time.isoformat(), e.schemaversion, e.source, payload,
+                (e.id, e.aggregate, e.subject, e.type, e.time, e.schemaversion, e.source, payload,
                  se.topic, se.partition, se.offset)
             )  # fmt: skip
+        # Redeliveries were filtered against each aggregate's applied ids already, so a conflict here is rare
+        # (an id reused across aggregates, or a rebuild generation). Fast path: COPY straight into the store;
+        # on a unique violation, roll back to the savepoint and take the ON CONFLICT path.
+        self.cur.execute("SAVEPOINT append_events")
+        try:
+            _copy(self.cur, "casetrack.event_store", _EVENT_COLS, rows, ())
+        except psycopg2.errors.UniqueViolation:
+            self.cur.execute("ROLLBACK TO SAVEPOINT append_events")
+        else:
+            self.cur.execute("RELEASE SAVEPOINT append_events")
+            return {r[0] for r in rows}
         self.cur.execute("TRUNCATE _in_events")
         _copy(self.cur, "_in_events", _EVENT_COLS, rows, ())
         self.cur.execute(
@@ -144,8 +157,8 @@ class PgStoreTx:
         staging = _staging_table(self.cur, table)
         all_cols = ("generation", *columns, *_ENGINE_COLS)
         data = [
-            (generation, *(_csv_value(v) for v in r.values), _pg_array(r.tracked.applied_ids),
-             r.tracked.last_time.isoformat(), r.tracked.last_id, r.tracked.fold_state)
+            (generation, *r.values, _pg_array(r.tracked.applied_ids), r.tracked.last_time, r.tracked.last_id,
+             r.tracked.fold_state)
             for r in rows
         ]  # fmt: skip
         self.cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(staging)))
@@ -174,14 +187,6 @@ class PgStoreTx:
             " VALUES %s ON CONFLICT DO NOTHING",
             [(d.topic, d.partition, d.offset, d.reason, d.detail, d.event_id, d.event_type) for d in letters],
         )
-
-
-def _csv_value(v: object) -> object:
-    if isinstance(v, dt.datetime):
-        return v.isoformat()
-    if isinstance(v, bool):
-        return "t" if v else "f"
-    return v
 
 
 def _staging_table(cur: Any, table: str) -> str:

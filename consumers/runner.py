@@ -9,6 +9,7 @@ a crash, the consumer resumes from the stored positions; dedup by event id makes
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import random
 import threading
@@ -125,6 +126,7 @@ class ProjectionRunner:
     # -- setup ---------------------------------------------------------------------------------------
     def start(self, partitions: Sequence[TP] | None = None) -> None:
         """Assign (all partitions of the topics unless given) and seek to the stored positions."""
+        tune_gc()
         if partitions is None:
             partitions = [tp for topic in self.config.topics for tp in self.source.partitions_of(topic)]
             self.source.assign(partitions)
@@ -295,6 +297,20 @@ class ProjectionRunner:
                     closer()
                 except Exception as exc:  # closing is best effort; report, don't mask the real outcome
                     log.warning("closing %s failed: %s", type(part).__name__, exc)
+
+
+def tune_gc() -> None:
+    """Make the cyclic GC cheap for a batch loop.
+
+    A batch allocates tens of thousands of short-lived objects. With the default thresholds the collector
+    runs every 700 allocations and walks every long-lived object each time it reaches the oldest
+    generation, which cost a quarter of the consumer's time in profiles. Freezing what exists at start-up
+    and collecting the young generation less often removes most of that; batch garbage is acyclic and is
+    freed by reference counting anyway.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def _topic_for_type(topics: Mapping[str, Aggregate], event_type: str) -> str:

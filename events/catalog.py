@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from events import data as d
 
@@ -53,15 +53,10 @@ _EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 
-def _plausible(value: dt.datetime) -> dt.datetime:
-    # A timestamp centuries away is a producer bug, and it would poison every time-ordered fold.
-    if not _EARLIEST <= value < _LATEST:
-        raise ValueError("time must lie between 2000-01-01 and 2100-01-01")
-    return value
-
-
 Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-EventTime = Annotated[AwareDatetime, AfterValidator(_plausible)]
+# A timestamp centuries away is a producer bug that would poison every time-ordered fold. The bounds are
+# checked inside pydantic-core (no Python callback on the hot path).
+EventTime = Annotated[AwareDatetime, Field(ge=_EARLIEST, lt=_LATEST)]
 
 
 class Event(BaseModel):

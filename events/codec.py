@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Annotated, Any, Final, Literal, Union
 
-from pydantic import BaseModel, ValidationError, create_model
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
 
 from events.catalog import EVENT_TYPES, Aggregate, Event, aggregate_of
 from events.upcasters import upcast
@@ -65,11 +65,20 @@ def _typed_models() -> dict[str, type[Event]]:
     models: dict[str, type[Event]] = {}
     for event_type, (payload, _version) in EVENT_TYPES.items():
         name = "".join(part.title() for part in event_type.replace(".", "_").split("_")) + "Event"
-        models[event_type] = create_model(name, __base__=Event, data=(payload, ...))
+        models[event_type] = create_model(
+            name, __base__=Event, type=(Literal[event_type], ...), data=(payload, ...)  # type: ignore[call-overload]
+        )
     return models
 
 
 _MODELS: Final = _typed_models()
+
+# Fast path: one Rust-side pass (JSON parse + validation) over a union discriminated by ``type``. Anything it
+# cannot take (unknown type, an older schemaversion, any error) goes through the precise slow path.
+_UNION: Final = TypeAdapter(
+    Annotated[Union[tuple(_MODELS.values())], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+)
+_NEWEST: Final = {t: v for t, (_p, v) in EVENT_TYPES.items()}
 
 
 def _describe(err: ValidationError) -> str:
@@ -96,25 +105,41 @@ class Codec:
     def decode(self, record: Record) -> Event:
         """Decode one record, or raise :class:`DecodeError`."""
         value = record.value
-        size = len(value or b"") + sum(len(k) + len(v or b"") for k, v in record.headers)
+        size = len(value) if value else 0
+        binary = False
+        for k, v in record.headers:
+            size += len(k) + (len(v) if v else 0)
+            binary = binary or k == "ce_specversion"
         if size > self.max_event_bytes:
             raise DecodeError("oversized", f"{size} bytes exceeds the limit of {self.max_event_bytes}")
-        headers = {k: v for k, v in record.headers}
-        if "ce_specversion" in headers:
-            raw = self._binary_envelope(headers, value)
+        if binary:
+            event = self.from_envelope(self._binary_envelope(dict(record.headers), value))
         else:
-            loaded = self._json(value)
-            if not isinstance(loaded, dict):
-                raise DecodeError("not_an_object", "a structured-mode CloudEvent must be a JSON object")
-            raw = loaded
-        event = self.from_envelope(raw)
-        if record.key is not None:
+            event = self._fast(value) or self._structured(value)
+        return self._check_routing(record, event)
+
+    def _fast(self, value: bytes | None) -> Event | None:
+        if not value or b"\\u0000" in value:
+            return None
+        try:
+            event: Event = _UNION.validate_json(value)
+        except (ValidationError, ValueError):
+            return None
+        return event if event.schemaversion == _NEWEST[event.type] else None
+
+    def _structured(self, value: bytes | None) -> Event:
+        loaded = self._json(value)
+        if not isinstance(loaded, dict):
+            raise DecodeError("not_an_object", "a structured-mode CloudEvent must be a JSON object")
+        return self.from_envelope(loaded)
+
+    def _check_routing(self, record: Record, event: Event) -> Event:
+        if record.key is not None and record.key != event.subject.encode("utf-8"):
             try:
-                key = record.key.decode("utf-8")
+                record.key.decode("utf-8")
             except UnicodeDecodeError:
                 raise DecodeError("invalid_utf8", "the Kafka key is not UTF-8") from None
-            if key != event.subject:
-                raise DecodeError("key_mismatch", "the Kafka key differs from the event subject")
+            raise DecodeError("key_mismatch", "the Kafka key differs from the event subject")
         expected = self.topic_aggregates.get(record.topic)
         if expected is not None and event.aggregate != expected:
             raise DecodeError("wrong_topic", f"a {event.aggregate} event on the {expected} topic")
@@ -157,7 +182,12 @@ class Codec:
         except UnicodeDecodeError:
             raise DecodeError("invalid_utf8", "the value is not valid UTF-8") from None
         try:
-            return json.loads(text)
+            loaded = json.loads(text)
+            # json accepts lone UTF-16 surrogates (\\ud800), which no UTF-8 database column can hold.
+            json.dumps(loaded, ensure_ascii=False).encode("utf-8")
+            return loaded
+        except UnicodeEncodeError:
+            raise DecodeError("invalid_utf8", "the JSON contains a lone surrogate escape") from None
         except RecursionError:
             raise DecodeError("invalid_json", "the JSON is nested too deeply") from None
         except ValueError as exc:
