@@ -1,0 +1,204 @@
+"""Per-person data keys for crypto-shredding: the :class:`KeyStore` port and an in-memory adapter.
+
+Petitioners' personal data is encrypted with a key that belongs to one person (identified by a
+pseudonym, see :mod:`events.pii`). Events are immutable, so "deleting" a person's data means destroying
+that key: every ciphertext sealed under it becomes undecipherable noise, in the event store, in Kafka, in
+backups of either.
+
+Semantics every adapter must honour (``tests/contracts/keystore_contract.py`` checks them):
+
+* ``person`` is an opaque, non-empty string of at most :data:`MAX_PERSON_LEN` characters without NUL
+  (:func:`check_person`). In practice it is a pseudonym, never a plaintext identifier.
+* Keys are :data:`KEY_BYTES` (32) random bytes from a CSPRNG, returned as ``bytes`` (not ``memoryview`` or
+  ``bytearray``). A key never changes once created.
+* :meth:`KeyStore.get_or_create` is atomic: concurrent callers, in any number of processes, get the same key.
+* **Forgetting is permanent.** :meth:`KeyStore.destroy` removes the key material and leaves a tombstone for
+  the person, *whether or not a key existed* (an erasure request may arrive before the person's events were
+  consumed, or before a replay from Kafka re-seals them). After that, :meth:`KeyStore.get` returns ``None``,
+  :meth:`KeyStore.get_or_create` raises :class:`PersonForgotten` and never creates a fresh key, and the batch
+  variants leave the person out of their result. So a replay of old plaintext events cannot resurrect a
+  readable copy of a forgotten person's data: the sealer turns them into "erased" values instead.
+* A destruction is audited (who asked, why, when). ``requested_by`` and ``reason`` must be non-blank and must
+  not themselves contain the person's personal data.
+* Key material never appears in ``repr``/``str``, logs or exception messages.
+
+What adapters must additionally take care of (not testable here): keys at rest wrapped under a key-encryption
+key held outside the database (KMS/HSM or a secret file), so that a database dump alone reveals nothing;
+``destroy`` physically deleting the key row rather than flagging it; and backups of the key store having a
+bounded retention, because a key survives in every backup taken before its destruction and the shredding is
+only complete once the last of those backups has expired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final, Protocol, runtime_checkable
+
+KEY_BYTES: Final = 32
+MAX_PERSON_LEN: Final = 200
+
+
+class PersonForgotten(Exception):
+    """The person's key was destroyed; no new key is created for them, ever.
+
+    The pseudonym is available as :attr:`person` but is deliberately not part of the message.
+    """
+
+    def __init__(self, person: str) -> None:
+        super().__init__("the person has been forgotten; their key was destroyed")
+        self.person = person
+
+
+def check_person(person: str) -> str:
+    """Validate a person identifier for a key store; return it unchanged. The message never quotes it."""
+    if not isinstance(person, str):
+        raise TypeError("person must be a str")
+    if not person or len(person) > MAX_PERSON_LEN or "\x00" in person:
+        raise ValueError(f"person must be 1..{MAX_PERSON_LEN} characters without NUL")
+    return person
+
+
+def check_destroy_reason(requested_by: str, reason: str) -> None:
+    """Both audit fields of a destruction must be non-blank strings."""
+    for label, value in (("requested_by", requested_by), ("reason", reason)):
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{label} must be a non-blank string")
+
+
+@runtime_checkable
+class KeyStore(Protocol):
+    """The port: per-person 256-bit data keys with permanent, audited destruction.
+
+    Batch methods exist because the consumer works in batches of thousands of events: an adapter backed by a
+    database must answer each of them in a constant number of round trips, not one per person. They accept
+    any iterable (duplicates allowed) and answer with a dict keyed by person.
+    """
+
+    def get_or_create(self, person: str) -> bytes:
+        """The person's key, created atomically if absent. Raises :class:`PersonForgotten` if destroyed."""
+        ...
+
+    def get(self, person: str) -> bytes | None:
+        """The person's key, or ``None`` if it was never created or has been destroyed."""
+        ...
+
+    def get_or_create_many(self, persons: Iterable[str]) -> dict[str, bytes]:
+        """:meth:`get_or_create` for many persons; forgotten persons are left out (and not re-created)."""
+        ...
+
+    def get_many(self, persons: Iterable[str]) -> dict[str, bytes]:
+        """:meth:`get` for many persons; persons without a live key are left out."""
+        ...
+
+    def destroy(self, person: str, *, requested_by: str, reason: str) -> bool:
+        """Destroy the key and tombstone the person (even if no key existed). Returns whether a key existed."""
+        ...
+
+    def is_forgotten(self, person: str) -> bool:
+        """Whether the person has been tombstoned by :meth:`destroy`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Destruction:
+    """One audit record of a key destruction. Holds the pseudonym, never key material."""
+
+    person: str
+    requested_by: str
+    reason: str
+    at: dt.datetime
+    key_existed: bool
+
+
+class InMemoryKeyStore:
+    """A thread-safe :class:`KeyStore` in process memory, for tests and the embedded stack.
+
+    Nothing survives the process, which also means nothing is ever wiped from memory in a way Python could
+    guarantee: ``bytes`` are immutable and the allocator may keep copies. That is acceptable for tests; a
+    production adapter keeps keys in a database, wrapped under a key-encryption key.
+    """
+
+    __slots__ = ("_keys", "_forgotten", "_lock", "_audit")
+
+    def __init__(self) -> None:
+        self._keys: dict[str, bytes] = {}
+        self._forgotten: set[str] = set()
+        self._lock = threading.Lock()
+        self._audit: list[Destruction] = []
+
+    def __repr__(self) -> str:
+        with self._lock:
+            return f"<InMemoryKeyStore keys={len(self._keys)} forgotten={len(self._forgotten)}>"
+
+    __str__ = __repr__
+
+    def __getstate__(self) -> object:
+        # Pickling would copy every key into wherever the pickle goes (a cache, a queue, a crash dump).
+        raise TypeError("a key store cannot be pickled")
+
+    # --- the port ------------------------------------------------------------------------------------
+    def get_or_create(self, person: str) -> bytes:
+        check_person(person)
+        with self._lock:
+            return self._get_or_create_locked(person)
+
+    def get(self, person: str) -> bytes | None:
+        check_person(person)
+        with self._lock:
+            return self._keys.get(person)
+
+    def get_or_create_many(self, persons: Iterable[str]) -> dict[str, bytes]:
+        wanted = _unique_checked(persons)
+        out: dict[str, bytes] = {}
+        with self._lock:
+            for person in wanted:
+                if person not in self._forgotten:
+                    out[person] = self._get_or_create_locked(person)
+        return out
+
+    def get_many(self, persons: Iterable[str]) -> dict[str, bytes]:
+        wanted = _unique_checked(persons)
+        with self._lock:
+            return {p: k for p in wanted if (k := self._keys.get(p)) is not None}
+
+    def destroy(self, person: str, *, requested_by: str, reason: str) -> bool:
+        check_person(person)
+        check_destroy_reason(requested_by, reason)
+        with self._lock:
+            existed = self._keys.pop(person, None) is not None
+            self._forgotten.add(person)
+            self._audit.append(
+                Destruction(person, requested_by.strip(), reason.strip(), dt.datetime.now(dt.UTC), existed)
+            )
+            return existed
+
+    def is_forgotten(self, person: str) -> bool:
+        check_person(person)
+        with self._lock:
+            return person in self._forgotten
+
+    # --- extras --------------------------------------------------------------------------------------
+    def destructions(self) -> list[Destruction]:
+        """The audit trail of :meth:`destroy` calls, oldest first."""
+        with self._lock:
+            return list(self._audit)
+
+    def _get_or_create_locked(self, person: str) -> bytes:
+        key = self._keys.get(person)
+        if key is None:
+            if person in self._forgotten:
+                raise PersonForgotten(person)
+            key = secrets.token_bytes(KEY_BYTES)
+            self._keys[person] = key
+        return key
+
+
+def _unique_checked(persons: Iterable[str]) -> list[str]:
+    if isinstance(persons, str):
+        # A lone string is an iterable of characters: almost certainly a caller bug.
+        raise TypeError("persons must be an iterable of str, not a str")
+    return [check_person(p) for p in dict.fromkeys(persons)]
