@@ -21,13 +21,16 @@ from casetrack.settings import Settings
 from consumers.dlq import DeadLetterSink, KafkaDeadLetterSink, dlq_topic
 from consumers.engine import FoldEngine
 from consumers.pg_store import PgStore
-from consumers.runner import ProjectionRunner, RunnerConfig
+from consumers.runner import EventTransform, ProjectionRunner, RunnerConfig
 from consumers.source import KafkaSource, SourceConfig
 from events.catalog import Aggregate
 from events.codec import Codec
 from ops.metrics import ConsumerMetrics
 from projections.base import Projection
+from projections.calendar import WorkCalendar
+from projections.case_deadlines import CaseDeadlines
 from projections.case_status import CaseStatusProjection
+from projections.policy import DeadlinePolicy, load_policy
 
 log = logging.getLogger("casetrack")
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -42,7 +45,9 @@ class Endpoints:
     embedded: bool
 
 
-def resolve_endpoints(settings: Settings, start: bool = True, say: Callable[[str], None] = print) -> Endpoints:
+def resolve_endpoints(
+    settings: Settings, start: bool = True, say: Callable[[str], None] = print
+) -> Endpoints:
     """The configured servers, or the embedded stack (started in the background when ``start``)."""
     if settings.kafka_bootstrap and settings.database_url:
         return Endpoints(settings.kafka_bootstrap, settings.database_url, False)
@@ -115,7 +120,9 @@ def require_schema(database_url: str) -> None:
 
 def ensure_topics(settings: Settings, bootstrap: str) -> list[str]:
     """Create the event topics and their dead-letter topics where missing; returns those created."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), **settings.kafka_security.client_options())
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap.split(","), **settings.kafka_security.client_options()
+    )
     try:
         existing = set(admin.list_topics())
         wanted = [*settings.topics.all(), *(dlq_topic(t) for t in settings.topics.all())]
@@ -145,9 +152,25 @@ def make_producer(settings: Settings, bootstrap: str, **options: Any) -> KafkaPr
     )
 
 
+def build_calendar(settings: Settings) -> WorkCalendar:
+    """The official working-day calendar plus the operator's notice file, if any."""
+    return WorkCalendar.load(settings.calendar_file)
+
+
+def build_policy(settings: Settings) -> DeadlinePolicy:
+    """The deadline policy file (built-in defaults unless ``policy_file`` is set)."""
+    return load_policy(settings.policy_file)
+
+
 def build_projections(settings: Settings) -> dict[str, Projection[Any]]:
     """Every projection family, wired with the deadline policy and calendar."""
-    return {"case": CaseStatusProjection()}
+    deadlines = CaseDeadlines(build_policy(settings), build_calendar(settings))
+    return {"case": CaseStatusProjection(deadlines)}
+
+
+def build_transform(settings: Settings, endpoints: Endpoints) -> EventTransform | None:
+    """What rewrites events before they are stored (personal-data sealing); None = store as decoded."""
+    return None
 
 
 def build_codec(settings: Settings) -> Codec:
@@ -198,4 +221,5 @@ def build_runner(
         codec,
         dead_letters,
         ConsumerMetrics(registry) if registry is not None else None,
+        build_transform(settings, endpoints),
     )

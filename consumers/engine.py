@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consumers.ports import DeadLetter, StateRow, StoredEvent, StoreTx, Tracked
-from events.catalog import Event
 from projections.base import Projection
 
 
@@ -149,4 +148,3 @@ class FoldEngine:
 
 def _key(tracked: Tracked) -> tuple[dt.datetime, str]:
     return (tracked.last_time, tracked.last_id)
-

@@ -64,7 +64,9 @@ class MemoryStoreTx:
                 out[i] = (se.event.aggregate, se.event.subject)
         return out
 
-    def load_states(self, table: str, key_column: str, generation: int, keys: Sequence[str]) -> dict[str, Tracked]:
+    def load_states(
+        self, table: str, key_column: str, generation: int, keys: Sequence[str]
+    ) -> dict[str, Tracked]:
         return {k: t for k in keys if (t := self.data.states.get((table, generation, k))) is not None}
 
     def load_history(self, aggregate: str, subjects: Sequence[str]) -> dict[str, list[Event]]:
@@ -77,7 +79,9 @@ class MemoryStoreTx:
             events.sort(key=lambda e: e.sort_key)
         return out
 
-    def save_states(self, table: str, columns: Sequence[str], generation: int, rows: Sequence[StateRow]) -> None:
+    def save_states(
+        self, table: str, columns: Sequence[str], generation: int, rows: Sequence[StateRow]
+    ) -> None:
         for r in rows:
             key = str(r.values[0])
             self.data.states[(table, generation, key)] = r.tracked
@@ -104,7 +108,9 @@ class MemoryStore:
 
     def positions(self, generation: int, partitions: Sequence[TP]) -> dict[TP, int]:
         return {
-            (t, p): o for (g, t, p), o in self._data.positions.items() if g == generation and (t, p) in set(partitions)
+            (t, p): o
+            for (g, t, p), o in self._data.positions.items()
+            if g == generation and (t, p) in set(partitions)
         }
 
     def live_generation(self, family: str) -> int:

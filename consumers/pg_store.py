@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -37,14 +36,20 @@ def _pg_array(values: Sequence[str]) -> str:
     return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
-def _copy(cur: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], nullable: Sequence[str]) -> None:
+def _copy(
+    cur: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], nullable: Sequence[str]
+) -> None:
     buf = io.StringIO()
     writer = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
     writer.writerows(rows)
     buf.seek(0)
     # csv stringifies natively: str(datetime) and True/False are valid PostgreSQL input. It writes None as "",
     # which FORCE_NULL makes COPY read as NULL (no column holds an empty string).
-    options = sql.SQL(", FORCE_NULL ({})").format(sql.SQL(",").join(map(sql.Identifier, nullable))) if nullable else sql.SQL("")
+    options = (
+        sql.SQL(", FORCE_NULL ({})").format(sql.SQL(",").join(map(sql.Identifier, nullable)))
+        if nullable
+        else sql.SQL("")
+    )
     stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv{})").format(
         sql.Identifier(*table.split(".")), sql.SQL(",").join(map(sql.Identifier, columns)), options
     )
@@ -111,7 +116,7 @@ class PgStoreTx:
         self.cur.execute("TRUNCATE _in_events")
         _copy(self.cur, "_in_events", _EVENT_COLS, rows, ())
         self.cur.execute(
-            'INSERT INTO casetrack.event_store (event_id, aggregate, subject, type, time, schemaversion, source,'
+            "INSERT INTO casetrack.event_store (event_id, aggregate, subject, type, time, schemaversion, source,"
             ' data, topic, partition, "offset") SELECT event_id, aggregate, subject, type, time, schemaversion,'
             ' source, data, topic, partition, "offset" FROM _in_events'
             " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
@@ -125,7 +130,9 @@ class PgStoreTx:
         )
         return {r[0]: (r[1], r[2]) for r in self.cur.fetchall()}
 
-    def load_states(self, table: str, key_column: str, generation: int, keys: Sequence[str]) -> dict[str, Tracked]:
+    def load_states(
+        self, table: str, key_column: str, generation: int, keys: Sequence[str]
+    ) -> dict[str, Tracked]:
         if not keys:
             return {}
         key_col = key_column
@@ -151,7 +158,9 @@ class PgStoreTx:
             out.setdefault(subject, []).append(row_to_event(subject, *rest, codec=self.codec))
         return out
 
-    def save_states(self, table: str, columns: Sequence[str], generation: int, rows: Sequence[StateRow]) -> None:
+    def save_states(
+        self, table: str, columns: Sequence[str], generation: int, rows: Sequence[StateRow]
+    ) -> None:
         if not rows:
             return
         staging = _staging_table(self.cur, table)
@@ -200,7 +209,15 @@ def _staging_table(cur: Any, table: str) -> str:
 
 
 def row_to_event(
-    subject: str, event_id: str, source: str, type_: str, time: dt.datetime, version: int, data: Any, *, codec: Codec
+    subject: str,
+    event_id: str,
+    source: str,
+    type_: str,
+    time: dt.datetime,
+    version: int,
+    data: Any,
+    *,
+    codec: Codec,
 ) -> Event:
     """Rebuild a catalog event from an event-store row (stored in the newest version already)."""
     return codec.from_envelope(
@@ -219,7 +236,7 @@ class PgStore:
         with self.conn, self.conn.cursor() as cur:
             cur.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS _in_events (event_id text, aggregate text, subject text,"
-                ' type text, time timestamptz, schemaversion integer, source text, data jsonb, topic text,'
+                " type text, time timestamptz, schemaversion integer, source text, data jsonb, topic text,"
                 ' partition integer, "offset" bigint) ON COMMIT DELETE ROWS'
             )
             cur.execute("SET synchronous_commit = on")
@@ -273,4 +290,3 @@ class PgStore:
 
     def close(self) -> None:
         self.conn.close()
-

@@ -92,13 +92,17 @@ class StoreTx(Protocol):
     def stored_owners(self, event_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """For stored ids: (aggregate, subject) they were stored under."""
 
-    def load_states(self, table: str, key_column: str, generation: int, keys: Sequence[str]) -> dict[str, Tracked]:
+    def load_states(
+        self, table: str, key_column: str, generation: int, keys: Sequence[str]
+    ) -> dict[str, Tracked]:
         """The tracked states of these aggregates in this generation (absent = never seen)."""
 
     def load_history(self, aggregate: str, subjects: Sequence[str]) -> dict[str, list[Event]]:
         """Every stored event of these aggregates."""
 
-    def save_states(self, table: str, columns: Sequence[str], generation: int, rows: Sequence[StateRow]) -> None:
+    def save_states(
+        self, table: str, columns: Sequence[str], generation: int, rows: Sequence[StateRow]
+    ) -> None:
         """Upsert rows (keyed by the first column)."""
 
     def record_dead_letters(self, letters: Sequence[DeadLetter]) -> None:

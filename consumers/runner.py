@@ -23,7 +23,7 @@ import psycopg2
 
 from consumers.dlq import DeadLetterSink
 from consumers.engine import FoldEngine
-from consumers.ports import TP, DeadLetter, Fenced, PositionUpdate, Store, StoredEvent
+from consumers.ports import TP, DeadLetter, Fenced, PositionUpdate, Store, StoredEvent, StoreTx
 from events.catalog import Aggregate
 from events.codec import Codec, DecodeError, Record
 
@@ -41,6 +41,13 @@ class RecordSource(Protocol):
     def highwater(self, tp: TP) -> int | None: ...
     def check_positions(self, positions: Mapping[TP, int]) -> None: ...
     def commit_positions(self, positions: Mapping[TP, int]) -> None: ...
+
+
+class EventTransform(Protocol):
+    """Rewrites decoded events inside the batch transaction before they are stored and folded (used to
+    pseudonymise and seal personal data, so no plaintext reaches the event store or a projection)."""
+
+    def __call__(self, tx: StoreTx, events: list[StoredEvent]) -> list[StoredEvent]: ...
 
 
 class Observer(Protocol):
@@ -108,6 +115,7 @@ class ProjectionRunner:
         codec: Codec,
         dead_letters: DeadLetterSink,
         observer: Observer | None = None,
+        transform: EventTransform | None = None,
     ) -> None:
         self.config = config
         self.source = source
@@ -117,6 +125,7 @@ class ProjectionRunner:
         self.codec = codec
         self.dlq = dead_letters
         self.observer = observer
+        self.transform = transform
         self.stop_event = threading.Event()
         self.positions: dict[TP, int] = {}
         self.stored: dict[TP, int | None] = {}
@@ -231,7 +240,11 @@ class ProjectionRunner:
             try:
                 ev = self.codec.decode(r)
             except DecodeError as exc:
-                letters.append(DeadLetter(r.topic, r.partition, r.offset, exc.reason, exc.detail, r.key, r.value, r.headers))
+                letters.append(
+                    DeadLetter(
+                        r.topic, r.partition, r.offset, exc.reason, exc.detail, r.key, r.value, r.headers
+                    )
+                )
                 continue
             valid.append(StoredEvent(ev, r.topic, r.partition, r.offset))
             stats.event_times.append(ev.time)
@@ -242,7 +255,8 @@ class ProjectionRunner:
         if not ends:
             return stats
         updates = [
-            PositionUpdate(t, p, self.stored.get((t, p)), end, last_times.get((t, p))) for (t, p), end in ends.items()
+            PositionUpdate(t, p, self.stored.get((t, p)), end, last_times.get((t, p)))
+            for (t, p), end in ends.items()
         ]
         with self.store.transaction() as tx:
             if self.config.follow_live:
@@ -254,6 +268,8 @@ class ProjectionRunner:
             # Positions first: a competing consumer blocks here and then fails its compare-and-set.
             for family, gen in by_family.items():
                 tx.advance(gen, [u for u in updates if self.config.topics[u.topic] == family])
+            if self.transform is not None and valid:
+                valid = self.transform(tx, valid)
             result = self.engine.run(tx, self.generations, valid)
             letters.extend(result.conflicts)
             tx.record_dead_letters(letters)

@@ -129,7 +129,9 @@ class KafkaSource:
         for tp, records in batches.items():
             for r in records:
                 out.append(
-                    Record(tp.topic, tp.partition, r.offset, r.key, r.value, tuple(r.headers or ()), r.timestamp)
+                    Record(
+                        tp.topic, tp.partition, r.offset, r.key, r.value, tuple(r.headers or ()), r.timestamp
+                    )
                 )
         return out
 

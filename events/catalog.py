@@ -76,7 +76,9 @@ class Event(BaseModel):
     subject: Id
     time: EventTime
     schemaversion: Annotated[int, Field(ge=1)] = 1
-    datacontenttype: Annotated[str, StringConstraints(pattern=r"^application/(cloudevents\+)?json")] | None = None
+    datacontenttype: (
+        Annotated[str, StringConstraints(pattern=r"^application/(cloudevents\+)?json")] | None
+    ) = None
     data: d.Data
 
     @property

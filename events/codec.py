@@ -66,7 +66,10 @@ def _typed_models() -> dict[str, type[Event]]:
     for event_type, (payload, _version) in EVENT_TYPES.items():
         name = "".join(part.title() for part in event_type.replace(".", "_").split("_")) + "Event"
         models[event_type] = create_model(
-            name, __base__=Event, type=(Literal[event_type], ...), data=(payload, ...)  # type: ignore[call-overload]
+            name,
+            __base__=Event,
+            type=(Literal[event_type], ...),
+            data=(payload, ...),  # type: ignore[call-overload]
         )
     return models
 
@@ -97,7 +100,9 @@ class Codec:
     on the case topic is rejected rather than silently folded into the wrong projection.
     """
 
-    def __init__(self, topic_aggregates: dict[str, Aggregate] | None = None, max_event_bytes: int = 256 * 1024):
+    def __init__(
+        self, topic_aggregates: dict[str, Aggregate] | None = None, max_event_bytes: int = 256 * 1024
+    ):
         self.topic_aggregates = dict(topic_aggregates or {})
         self.max_event_bytes = max_event_bytes
 
@@ -163,7 +168,11 @@ class Codec:
             raise DecodeError("unsupported_version", f"{event_type} v{version} is newer than v{newest}")
         if version < newest and isinstance(raw.get("data"), dict):
             try:
-                raw = {**raw, "data": upcast(event_type, version, newest, raw["data"]), "schemaversion": newest}
+                raw = {
+                    **raw,
+                    "data": upcast(event_type, version, newest, raw["data"]),
+                    "schemaversion": newest,
+                }
             except LookupError as exc:
                 raise DecodeError("unsupported_version", str(exc)) from None
         try:
@@ -241,4 +250,13 @@ def payload_type(event: Event) -> type[BaseModel]:
     return EVENT_TYPES[event.type][0]
 
 
-__all__ = ["REASONS", "Codec", "DecodeError", "Record", "aggregate_of", "event_from_dict", "payload_type", "typed_model"]
+__all__ = [
+    "REASONS",
+    "Codec",
+    "DecodeError",
+    "Record",
+    "aggregate_of",
+    "event_from_dict",
+    "payload_type",
+    "typed_model",
+]

@@ -80,7 +80,9 @@ class ConsumerMetrics:
             "casetrack_db_retries", "Batches retried after a database error.", registry=registry
         )
         self.last_batch = Gauge(
-            "casetrack_last_batch_timestamp_seconds", "Unix time of the last committed batch.", registry=registry
+            "casetrack_last_batch_timestamp_seconds",
+            "Unix time of the last committed batch.",
+            registry=registry,
         )
         self._caught_up_at: dict[TP, float] = {}
         self._advanced_at: dict[TP, tuple[int, float]] = {}

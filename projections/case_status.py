@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
 from pydantic import TypeAdapter
 
 from events import data as d
-from events.catalog import Event
+from events.catalog import Aggregate, Event
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,9 +167,9 @@ _ADAPTER: Final = TypeAdapter(CaseState)
 class CaseStatusProjection:
     """The ``case`` family: ``casetrack.case_state``, read by analysts through the ``case_status`` view."""
 
-    family: Final = "case"
-    table: Final = "casetrack.case_state"
-    columns: Final = (
+    family: Aggregate = "case"
+    table: str = "casetrack.case_state"
+    columns: Sequence[str] = (
         "case_id", "channel", "category", "region", "urgency", "department", "status",
         "received_at", "accepted_at", "assigned_at", "due_at", "yellow_at", "resolved_at", "closed_at",
         "on_time", "outcome", "satisfaction", "followed_up", "reopen_count", "return_count",

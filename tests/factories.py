@@ -13,7 +13,9 @@ TZ = dt.timezone(dt.timedelta(hours=8))
 DEPARTMENTS = ("市城管局", "市住建局", "市交通局", "市生态环境局", "市市场监管局")
 
 
-def envelope(event_id: str, type_: str, subject: str, time: dt.datetime, data: dict[str, Any]) -> dict[str, Any]:
+def envelope(
+    event_id: str, type_: str, subject: str, time: dt.datetime, data: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "specversion": "1.0", "id": event_id, "source": "test/hotline", "type": type_, "subject": subject,
         "time": time.isoformat(), "data": data,
@@ -34,7 +36,12 @@ def case_lifecycle(rng: random.Random, case_id: str, start: dt.datetime) -> list
         n += 1
         out.append(envelope(f"{case_id}-{n}", type_, case_id, t, data))
 
-    received: dict[str, Any] = {"channel": channel, "category": "市政设施", "summary": "路灯不亮", "region": "长安区"}
+    received: dict[str, Any] = {
+        "channel": channel,
+        "category": "市政设施",
+        "summary": "路灯不亮",
+        "region": "长安区",
+    }
     if rng.random() < 0.5:
         received["petitioner"] = {"name": "张三", "phone": f"138{rng.randrange(10**8):08d}"}
     add("case.received", received, 0.1)

@@ -26,7 +26,9 @@ def publish(settings: Settings, events: Iterable[Event]) -> int:
         producer.close()
 
 
-def publish_raw(settings: Settings, records: Sequence[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]]) -> None:
+def publish_raw(
+    settings: Settings, records: Sequence[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]]
+) -> None:
     assert settings.kafka_bootstrap
     producer = EventProducer.connect(settings.kafka_bootstrap, settings.topics)
     try:
@@ -76,7 +78,10 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 10.0) -> list[Any]
             batch = consumer.poll(timeout_ms=300)
             for recs in batch.values():
                 out.extend(recs)
-            done = all(consumer.highwater(tp) is not None and consumer.position(tp) >= consumer.highwater(tp) for tp in tps)
+            done = all(
+                consumer.highwater(tp) is not None and consumer.position(tp) >= consumer.highwater(tp)
+                for tp in tps
+            )
             if done and not batch:
                 break
         return out

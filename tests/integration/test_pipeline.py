@@ -24,12 +24,23 @@ def test_produce_consume_query(settings: Settings) -> None:
     expected = {}
     for e in events:
         expected.setdefault(e.subject, []).append(e)
-    rows = query(settings.database_url or "", "SELECT case_id, status, department, return_count, reopen_count, event_count FROM case_status")
+    rows = query(
+        settings.database_url or "",
+        "SELECT case_id, status, department, return_count, reopen_count, event_count FROM case_status",
+    )
     assert len(rows) == 60
     for case_id, status, dept, returns, reopens, count in rows:
         s = fold(proj, case_id, expected[case_id])
-        assert (status, dept, returns, reopens, count) == (s.status, s.department, s.return_count, s.reopen_count, s.event_count)
-    assert query(settings.database_url or "", "SELECT count(*) FROM casetrack.event_store")[0][0] == len(events)
+        assert (status, dept, returns, reopens, count) == (
+            s.status,
+            s.department,
+            s.return_count,
+            s.reopen_count,
+            s.event_count,
+        )
+    assert query(settings.database_url or "", "SELECT count(*) FROM casetrack.event_store")[0][0] == len(
+        events
+    )
 
 
 def test_redelivered_batch_changes_nothing(settings: Settings) -> None:
@@ -50,7 +61,9 @@ def test_shuffled_stream_converges_to_sorted(
     shuffled = events[:]
     random.Random(5).shuffle(shuffled)
     in_order = settings_factory(database_factory())
-    out_of_order = settings_factory(database_factory(), max_batch_records=37)  # many late arrivals across batches
+    out_of_order = settings_factory(
+        database_factory(), max_batch_records=37
+    )  # many late arrivals across batches
     publish(in_order, events)
     publish(out_of_order, shuffled)
     consume(in_order)
@@ -72,14 +85,22 @@ def test_bad_input_goes_to_the_dlq_and_good_events_keep_flowing(settings: Settin
         (b"k", b"[1, 2]", "not_an_object"),
         (valid["subject"].encode(), variant(type="case.teleported"), "unknown_type"),
         (valid["subject"].encode(), variant(data={"channel": "hotline_12345"}), "schema_violation"),
-        (valid["subject"].encode(), variant(data={**valid["data"], "channel": "carrier_pigeon"}), "schema_violation"),
+        (
+            valid["subject"].encode(),
+            variant(data={**valid["data"], "channel": "carrier_pigeon"}),
+            "schema_violation",
+        ),
         (b"another-case", variant(), "key_mismatch"),
         (valid["subject"].encode(), b'{"x": "' + b"a" * 300_000 + b'"}', "oversized"),
         (valid["subject"].encode(), variant(data={**valid["data"], "summary": "a\u0000b"}), "nul_character"),
         (valid["subject"].encode(), variant(schemaversion=99), "unsupported_version"),
         (valid["subject"].encode(), variant(time="2026-11-02T09:00:00"), "schema_violation"),
         (valid["subject"].encode(), variant(time="2426-11-02T09:00:00+08:00"), "schema_violation"),
-        (b"S1", json.dumps({**valid, "type": "supervision.urged", "subject": "S1", "data": {}}).encode(), "wrong_topic"),
+        (
+            b"S1",
+            json.dumps({**valid, "type": "supervision.urged", "subject": "S1", "data": {}}).encode(),
+            "wrong_topic",
+        ),
         (valid["subject"].encode(), None, "empty_value"),
     ]
     records = []
@@ -88,14 +109,16 @@ def test_bad_input_goes_to_the_dlq_and_good_events_keep_flowing(settings: Settin
         if i < len(bad):
             k, v, _ = bad[i]
             records.append((t, k, v, []))
-    for k, v, _ in bad[len(good):]:
+    for k, v, _ in bad[len(good) :]:
         records.append((t, k, v, []))
     publish_raw(settings, records)
 
     totals = consume(settings)
     assert totals.applied == len(good)
     assert totals.dead_letters == len(bad)
-    reasons = sorted(r for (r,) in query(settings.database_url or "", "SELECT reason FROM casetrack.dead_letters"))
+    reasons = sorted(
+        r for (r,) in query(settings.database_url or "", "SELECT reason FROM casetrack.dead_letters")
+    )
     assert reasons == sorted(r for _, _, r in bad)
     assert settings.kafka_bootstrap
     dlq = read_topic(settings.kafka_bootstrap, f"{t}.dlq")
@@ -125,8 +148,11 @@ def test_event_store_refuses_update_and_delete(settings: Settings) -> None:
 
     publish(settings, case_stream(2))
     consume(settings)
-    for stmt in ("UPDATE casetrack.event_store SET source = 'x'", "DELETE FROM casetrack.event_store",
-                 "TRUNCATE casetrack.event_store"):
+    for stmt in (
+        "UPDATE casetrack.event_store SET source = 'x'",
+        "DELETE FROM casetrack.event_store",
+        "TRUNCATE casetrack.event_store",
+    ):
         with pytest.raises(psycopg2.Error, match="append-only"):
             query(settings.database_url or "", stmt)
 
@@ -138,5 +164,7 @@ def test_resumes_from_stored_positions(settings: Settings) -> None:
     publish(settings, events[50:])
     second = consume(settings)
     assert first.records == 50 and second.records == len(events) - 50
-    assert query(settings.database_url or "", "SELECT sum(next_offset) FROM casetrack.tracking")[0][0] == len(events)
+    assert query(settings.database_url or "", "SELECT sum(next_offset) FROM casetrack.tracking")[0][0] == len(
+        events
+    )
     _ = dt

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 
+from events.codec import event_from_dict
 from projections.base import fold
 from projections.case_status import CaseStatusProjection
 from tests.factories import TZ, case_stream, envelope
-from events.codec import event_from_dict
-import datetime as dt
 
 P = CaseStatusProjection()
 
@@ -50,8 +50,15 @@ def test_life_cycle_statuses_and_counts() -> None:
 
 
 def test_suspend_and_resume_restore_previous_status() -> None:
-    s = fold(P, "C1", [ev(1, "case.received", 0, RECEIVED), ev(2, "case.assigned", 1, {"department": "x"}),
-                       ev(3, "case.suspended", 2, {"reason": "r"})])  # type: ignore[list-item]
+    s = fold(
+        P,
+        "C1",
+        [
+            ev(1, "case.received", 0, RECEIVED),
+            ev(2, "case.assigned", 1, {"department": "x"}),
+            ev(3, "case.suspended", 2, {"reason": "r"}),
+        ],
+    )  # type: ignore[list-item]
     assert s.status == "suspended"
     s = P.apply(s, ev(4, "case.resumed", 3))  # type: ignore[arg-type]
     assert s.status == "assigned"

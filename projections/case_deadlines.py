@@ -1,0 +1,84 @@
+"""Derive a case's deadline view (due, yellow, step overruns, working days) from its folded facts.
+
+This is the bridge between the pure case fold (:mod:`projections.case_status`) and the deadline policy
+(:mod:`projections.deadlines`): :class:`CaseDeadlines` is the ``DeadlineFn`` the case projection is built
+with. Step limits checked here are the completed steps the fold records: 退单 (``return``, from each
+assignment to its return), routing (``route``, receipt to first assignment) and acceptance (``accept``,
+receipt to acceptance). An overrun of any of them makes the case red, as electronic supervision does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from projections.calendar import WorkCalendar
+from projections.case_status import NO_DEADLINE, CaseState, DeadlineView
+from projections.deadlines import ClockFacts, compute_deadline, step_deadline, working_days_elapsed
+from projections.policy import ChannelRule, DeadlinePolicy
+
+
+class CaseDeadlines:
+    """Callable ``CaseState -> DeadlineView`` for one policy and calendar."""
+
+    def __init__(self, policy: DeadlinePolicy, calendar: WorkCalendar) -> None:
+        self.policy = policy
+        self.calendar = calendar
+
+    def __call__(self, s: CaseState) -> DeadlineView:
+        if s.received_at is None or s.channel is None:
+            return NO_DEADLINE  # the intake has not arrived yet (a late event): nothing to count from
+        facts = ClockFacts(
+            channel=s.channel,
+            urgency=s.urgency,
+            time_limit_days=s.time_limit_days,
+            received_at=s.received_at,
+            accepted_at=s.accepted_at,
+            assigned_at=s.first_assigned_at,
+            clock_restarted_at=s.clock_restarted_at,
+            extensions=s.extensions,
+            suspensions=s.suspensions,
+            resolved_at=s.resolved_at,
+        )
+        d = compute_deadline(facts, self.policy, self.calendar)
+        rule = self.policy.rule(s.channel, s.urgency)
+        start = _clock_start(s, rule)
+        worked = (
+            working_days_elapsed(start, s.resolved_at, self.calendar)
+            if s.resolved_at is not None and start is not None
+            else None
+        )
+        return DeadlineView(
+            due_at=d.due_at,
+            yellow_at=d.yellow_at,
+            limit=d.limit,
+            unit=d.unit,
+            calendar_gap=d.calendar_gap,
+            step_overrun=self._step_overrun(s, rule),
+            working_days=worked,
+            suspended_days=d.suspended_days,
+        )
+
+    def _step_overrun(self, s: CaseState, rule: ChannelRule) -> bool:
+        steps = rule.steps
+        ret = steps.get("return")
+        if ret is not None:
+            for assigned, returned in s.returns:
+                if returned > step_deadline(assigned, ret.limit, ret.unit, self.calendar):
+                    return True
+        for name, done in (("route", s.first_assigned_at), ("accept", s.accepted_at)):
+            step = steps.get(name)
+            if step is not None and done is not None and s.received_at is not None:
+                if done > step_deadline(s.received_at, step.limit, step.unit, self.calendar):
+                    return True
+        return False
+
+
+def _clock_start(s: CaseState, rule: ChannelRule) -> dt.datetime | None:
+    start = {"received": s.received_at, "accepted": s.accepted_at, "assigned": s.first_assigned_at}[
+        rule.clock_start
+    ]
+    if start is None:
+        start = s.received_at
+    if s.clock_restarted_at is not None and start is not None and s.clock_restarted_at > start:
+        start = s.clock_restarted_at
+    return start
