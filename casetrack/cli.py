@@ -119,20 +119,57 @@ def produce(ctx: click.Context, file: Path, skip_invalid: bool, binary_mode: boo
 @main.command()
 @click.option("--until-caught-up", is_flag=True, help="Process everything there is, then exit 0.")
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes over disjoint partitions (the fold is CPU-bound: one core each).",
+)
+@click.option(
     "--group/--no-group",
     default=False,
-    help="Join the consumer group (scale-out) instead of assigning all partitions.",
+    help="Join the consumer group (scale-out over machines) instead of assigning partitions.",
 )
 @click.pass_context
-def consume(ctx: click.Context, until_caught_up: bool, group: bool) -> None:
-    """Run the projection consumer (without the HTTP endpoints; see `serve`)."""
+def consume(ctx: click.Context, until_caught_up: bool, workers: int, group: bool) -> None:
+    """Run the projection consumer (without the HTTP endpoints; see `serve`).
+
+    Exit codes: 0 done, 1 error, 3 the broker lost data or retention deleted unconsumed events (the
+    message says what happened and what to do; nothing was skipped or reprocessed).
+    """
+    from consumers.source import OffsetsAheadOfBroker, RetentionGap
+
     settings = _settings(ctx)
     ep = bootstrap.resolve_endpoints(settings, say=click.echo)
     bootstrap.ensure_topics(settings, ep.kafka_bootstrap)
+    if workers > 1 and group:
+        raise click.UsageError(
+            "--workers and --group are alternatives: run several `consume --group` instead"
+        )
+    t0 = time.monotonic()
+    try:
+        if workers > 1:
+            from casetrack.workers import run_workers
+
+            totals = run_workers(settings, ep, workers, until_caught_up)
+        else:
+            totals = _consume_here(settings, ep, until_caught_up, group, t0)
+    except (OffsetsAheadOfBroker, RetentionGap) as exc:
+        click.echo(f"error: {exc}", err=True)
+        ctx.exit(3)
+    secs = time.monotonic() - t0
+    click.echo(
+        f"consumed {totals.records:,} records in {secs:.1f}s: {totals.applied:,} applied, "
+        f"{totals.duplicates:,} duplicates, {totals.dead_letters:,} dead-lettered"
+    )
+
+
+def _consume_here(
+    settings: Settings, ep: bootstrap.Endpoints, until_caught_up: bool, group: bool, t0: float
+) -> Any:
     runner = bootstrap.build_runner(settings, ep, group=group)
     signal.signal(signal.SIGTERM, lambda *_: runner.stop())
     signal.signal(signal.SIGINT, lambda *_: runner.stop())
-    t0 = time.monotonic()
     last = [0.0]
 
     def progress(totals: Any) -> None:
@@ -143,15 +180,13 @@ def consume(ctx: click.Context, until_caught_up: bool, group: bool) -> None:
             click.echo(f"  {totals.records:,} records, {totals.applied:,} applied ({rate:,.0f}/s)", err=True)
 
     try:
-        runner.start()
-        totals = runner.run_until_caught_up(progress) if until_caught_up else runner.run_forever()
+        if group:
+            runner.subscribe()
+        else:
+            runner.start()
+        return runner.run_until_caught_up(progress) if until_caught_up else runner.run_forever()
     finally:
         runner.close()
-    secs = time.monotonic() - t0
-    click.echo(
-        f"consumed {totals.records:,} records in {secs:.1f}s: {totals.applied:,} applied, "
-        f"{totals.duplicates:,} duplicates, {totals.dead_letters:,} dead-lettered"
-    )
 
 
 @main.command()

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consumers.ports import DeadLetter, StateRow, StoredEvent, StoreTx, Tracked
-from projections.base import Projection
+from projections.base import Projection, apply_all
 
 
 @dataclass
@@ -131,8 +131,7 @@ class FoldEngine:
                 else:
                     ordered = new_events
                     state = proj.load(tracked.fold_state) if tracked else proj.initial(subject)
-                for ev in ordered:
-                    state = proj.apply(state, ev)
+                state = apply_all(proj, state, ordered)
                 last = max(ordered[-1].sort_key, _key(tracked)) if tracked else ordered[-1].sort_key
                 rows.append(
                     StateRow(

@@ -35,6 +35,12 @@ class RecordSource(Protocol):
 
     def partitions_of(self, topic: str) -> list[TP]: ...
     def assign(self, partitions: Sequence[TP]) -> None: ...
+    def subscribe(
+        self,
+        topics: Sequence[str],
+        on_assigned: Callable[[list[TP]], None],
+        on_revoked: Callable[[list[TP]], None],
+    ) -> None: ...
     def seek(self, positions: Mapping[TP, int]) -> None: ...
     def beginning(self, partitions: Sequence[TP]) -> dict[TP, int]: ...
     def poll(self, max_records: int, timeout_ms: int) -> list[Record]: ...
@@ -131,14 +137,30 @@ class ProjectionRunner:
         self.stored: dict[TP, int | None] = {}
         self.generations: dict[str, int] = {}
         self.totals = RunTotals()
+        self._assigned_once = True  # False only between subscribe() and the first assignment
 
     # -- setup ---------------------------------------------------------------------------------------
+    def all_partitions(self) -> list[TP]:
+        """Every partition of the runner's topics."""
+        return [tp for topic in self.config.topics for tp in self.source.partitions_of(topic)]
+
     def start(self, partitions: Sequence[TP] | None = None) -> None:
-        """Assign (all partitions of the topics unless given) and seek to the stored positions."""
+        """Assign ``partitions`` (default: all of the runner's topics) and seek to the stored positions."""
         tune_gc()
         if partitions is None:
-            partitions = [tp for topic in self.config.topics for tp in self.source.partitions_of(topic)]
-            self.source.assign(partitions)
+            partitions = self.all_partitions()
+        self.source.assign(partitions)
+        self._load_positions(partitions)
+
+    def subscribe(self) -> None:
+        """Group mode: join the consumer group; partitions arrive through :meth:`on_assigned`."""
+        tune_gc()
+        self._assigned_once = False
+        self.source.subscribe(list(self.config.topics), self.on_assigned, self.revoke)
+
+    def on_assigned(self, partitions: Sequence[TP]) -> None:
+        """Group mode: the coordinator gave us ``partitions``; resume them from the stored positions."""
+        self._assigned_once = True
         self._load_positions(partitions)
 
     def _load_positions(self, partitions: Sequence[TP]) -> None:
@@ -166,6 +188,8 @@ class ProjectionRunner:
     # -- loops ---------------------------------------------------------------------------------------
     def caught_up(self) -> bool:
         """Every assigned partition has reached the high watermark the broker last reported."""
+        if not self._assigned_once:
+            return False  # group mode before the first assignment: nothing is known yet
         for tp, pos in self.positions.items():
             hw = self.source.highwater(tp)
             if hw is None or pos < hw:

@@ -49,6 +49,7 @@ def aggregate_of(event_type: str) -> Aggregate:
     return prefix  # type: ignore[return-value]
 
 
+_AGGREGATES: dict[str, Aggregate] = {t: aggregate_of(t) for t in EVENT_TYPES}
 _EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
@@ -83,7 +84,7 @@ class Event(BaseModel):
 
     @property
     def aggregate(self) -> Aggregate:
-        return aggregate_of(self.type)
+        return _AGGREGATES.get(self.type) or aggregate_of(self.type)
 
     @property
     def sort_key(self) -> tuple[dt.datetime, str]:

@@ -62,6 +62,15 @@ class SealedPetitioner(Data):
     v: Literal[1] = 1
 
 
+class ErasedPetitioner(Data):
+    """A petitioner whose person was forgotten (``casetrack forget``) before this copy was sealed: nothing is
+    left to decrypt, only the pseudonym (so repeat counts and replays stay the same)."""
+
+    person: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    erased: Literal[True]
+    v: Literal[1] = 1
+
+
 # --- case events -------------------------------------------------------------------------------------
 class CaseReceived(Data):
     channel: Channel
@@ -70,7 +79,7 @@ class CaseReceived(Data):
     region: Name | None = None
     urgency: Urgency = "normal"
     time_limit_days: Annotated[int, Field(ge=0, le=3650)] | None = None
-    petitioner: Petitioner | SealedPetitioner | None = None
+    petitioner: Petitioner | SealedPetitioner | ErasedPetitioner | None = None
 
 
 class CaseAccepted(Data):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
@@ -86,79 +86,97 @@ _STATUS: Final = {
 }
 
 
-def apply(state: CaseState, event: Event) -> CaseState:
-    """Fold one case event into the state. Pure; tolerant of missing predecessors (a late intake)."""
+def _step(s: dict[str, Any], event: Event) -> None:
+    """Fold one event into ``s``, a private field dict of a state. Tolerant of missing predecessors."""
     t = event.time
     p = event.data
-    changes: dict[str, Any] = {
-        "event_count": state.event_count + 1,
-        "last_event_at": t if state.last_event_at is None or t > state.last_event_at else state.last_event_at,
-    }
+    s["event_count"] += 1
+    if s["last_event_at"] is None or t > s["last_event_at"]:
+        s["last_event_at"] = t
     status = _STATUS.get(event.type)
     if status is not None and status != "suspended":
-        changes["status"] = status
+        s["status"] = status
     match p:
         case d.CaseReceived():
-            changes.update(
+            s.update(
                 channel=p.channel, category=p.category, region=p.region, urgency=p.urgency,
                 time_limit_days=p.time_limit_days, received_at=t,
             )  # fmt: skip
-            if isinstance(p.petitioner, d.SealedPetitioner):
-                changes["petitioner_pseudonym"] = p.petitioner.person
+            if isinstance(p.petitioner, d.SealedPetitioner | d.ErasedPetitioner):
+                s["petitioner_pseudonym"] = p.petitioner.person
         case d.CaseAccepted():
-            changes["accepted_at"] = t
+            s["accepted_at"] = t
         case d.CaseAssigned():
-            changes.update(department=p.department, assigned_at=t)
-            if state.first_assigned_at is None:
-                changes["first_assigned_at"] = t
+            s.update(department=p.department, assigned_at=t)
+            if s["first_assigned_at"] is None:
+                s["first_assigned_at"] = t
         case d.CaseReturned():
-            changes.update(department=None, return_count=state.return_count + 1)
-            if state.assigned_at is not None:
-                changes["returns"] = (*state.returns, (state.assigned_at, t))
+            if s["assigned_at"] is not None:
+                s["returns"] = (*s["returns"], (s["assigned_at"], t))
+            s.update(department=None, return_count=s["return_count"] + 1)
         case d.CaseExtended():
-            changes["extensions"] = (*state.extensions, (p.extra, p.unit))
+            s["extensions"] = (*s["extensions"], (p.extra, p.unit))
         case d.CaseSuspended():
-            if state.status != "suspended":
-                changes.update(
+            if s["status"] != "suspended":
+                s.update(
                     status="suspended",
-                    status_before_suspension=state.status,
-                    suspensions=(*state.suspensions, (t, None)),
+                    status_before_suspension=s["status"],
+                    suspensions=(*s["suspensions"], (t, None)),
                 )
         case d.CaseResumed():
-            if state.status == "suspended":
-                changes["status"] = state.status_before_suspension or "accepted"
-                if state.suspensions and state.suspensions[-1][1] is None:
-                    changes["suspensions"] = (*state.suspensions[:-1], (state.suspensions[-1][0], t))
+            if s["status"] == "suspended":
+                s["status"] = s["status_before_suspension"] or "accepted"
+                spans = s["suspensions"]
+                if spans and spans[-1][1] is None:
+                    s["suspensions"] = (*spans[:-1], (spans[-1][0], t))
             if p.restart_clock:
-                changes["clock_restarted_at"] = t
+                s["clock_restarted_at"] = t
         case d.CaseResolved():
-            changes.update(department=p.department, outcome=p.outcome, resolved_at=t)
+            s.update(department=p.department, outcome=p.outcome, resolved_at=t)
         case d.CaseFollowedUp():
-            changes.update(satisfaction=p.satisfaction, followed_up=True)
+            s.update(satisfaction=p.satisfaction, followed_up=True)
         case d.CaseReopened():
-            changes.update(reopen_count=state.reopen_count + 1, resolved_at=None, outcome=None)
+            s.update(reopen_count=s["reopen_count"] + 1, resolved_at=None, outcome=None)
         case d.CaseClosed():
-            changes["closed_at"] = t
+            s["closed_at"] = t
         case d.CaseMerged():
-            changes["merged_into"] = p.into_case_id
+            s["merged_into"] = p.into_case_id
         case d.CaseReviewRequested():
-            changes.update(review_level=p.level, review_decision=None)
+            s.update(review_level=p.level, review_decision=None)
         case d.CaseReviewDecided():
-            changes.update(review_level=p.level, review_decision=p.decision)
+            s.update(review_level=p.level, review_decision=p.decision)
         case _:
             pass
-    return _replace(state, changes)
 
 
 _FIELDS: Final = tuple(f.name for f in dataclasses.fields(CaseState))
 
 
-def _replace(state: CaseState, changes: dict[str, Any]) -> CaseState:
-    # dataclasses.replace re-runs __init__ over all fields; copying slots is ~5x cheaper on the hot path.
+def _fields(state: CaseState) -> dict[str, Any]:
+    return {name: getattr(state, name) for name in _FIELDS}
+
+
+def _state(fields: dict[str, Any]) -> CaseState:
+    # Filling slots directly is ~5x cheaper than __init__ / dataclasses.replace on the hot path.
     new = object.__new__(CaseState)
     for name in _FIELDS:
-        object.__setattr__(new, name, changes[name] if name in changes else getattr(state, name))
+        object.__setattr__(new, name, fields[name])
     return new
+
+
+def apply(state: CaseState, event: Event) -> CaseState:
+    """Fold one case event into the state. Pure; tolerant of missing predecessors (a late intake)."""
+    fields = _fields(state)
+    _step(fields, event)
+    return _state(fields)
+
+
+def apply_all(state: CaseState, events: Iterable[Event]) -> CaseState:
+    """``reduce(apply, events, state)`` with one copy instead of one per event (same result)."""
+    fields = _fields(state)
+    for event in events:
+        _step(fields, event)
+    return _state(fields)
 
 
 _ADAPTER: Final = TypeAdapter(CaseState)
@@ -186,6 +204,9 @@ class CaseStatusProjection:
 
     def apply(self, state: CaseState, event: Event) -> CaseState:
         return apply(state, event)
+
+    def apply_all(self, state: CaseState, events: Iterable[Event]) -> CaseState:
+        return apply_all(state, events)
 
     def row(self, state: CaseState, now: dt.datetime) -> tuple[Any, ...]:
         dl = self._deadline(state)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from pydantic import SecretStr
 
 from casetrack.bootstrap import Endpoints, ensure_topics, migrate
 from casetrack.embedded import start_broker, start_postgres, stop_postgres, with_database
@@ -95,6 +96,8 @@ def settings_factory(broker: str, tmp_path: Path) -> Callable[..., Settings]:
             topics=topics or random_topics(),
             consumer=ConsumerTuning(**consumer),  # type: ignore[arg-type]
             partitions=4,
+            # One key for every test database, so runs in different databases yield the same pseudonyms.
+            pseudonym_key=SecretStr("5d6f3c1e9a7b2d4c8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c2d"),
         )
         ensure_topics(s, broker)
         return s

@@ -87,3 +87,28 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 10.0) -> list[Any]
         return out
     finally:
         consumer.close()
+
+
+def table_diff(url_a: str, url_b: str, relation: str = "case_status", key: str = "case_id") -> list[str]:
+    """Human-readable differences between a relation in two databases (empty when identical)."""
+    sql = f"SELECT * FROM {relation} ORDER BY {key}"  # noqa: S608 - names from tests
+    conns = [psycopg2.connect(u) for u in (url_a, url_b)]
+    try:
+        results = []
+        for c in conns:
+            with c.cursor() as cur:
+                cur.execute(sql)
+                cols = [d[0] for d in cur.description or ()]
+                results.append({r[0]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()})
+    finally:
+        for c in conns:
+            c.close()
+    a, b = results
+    out = [f"only in first: {k}" for k in a.keys() - b.keys()] + [
+        f"only in second: {k}" for k in b.keys() - a.keys()
+    ]
+    for k in sorted(a.keys() & b.keys()):
+        for col, v in a[k].items():
+            if b[k][col] != v:
+                out.append(f"{k}.{col}: {v!r} != {b[k][col]!r}")
+    return out

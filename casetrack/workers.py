@@ -1,0 +1,94 @@
+"""``casetrack consume --workers N``: N consumer processes over disjoint sets of partitions.
+
+The fold engine is CPU-bound Python, so one process uses one core. Partitions are independent (an
+aggregate's events share a partition, being keyed by its id), and each worker's batches are atomic and
+fenced by the compare-and-set on stored positions, so splitting partitions across processes is safe. For
+elastic scale-out across machines use the consumer group instead (``--group``).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import queue
+import signal
+from dataclasses import asdict
+from typing import Any
+
+from casetrack.bootstrap import Endpoints, build_runner
+from casetrack.settings import Settings
+from consumers.ports import TP
+from consumers.runner import RunTotals
+
+log = logging.getLogger("casetrack.workers")
+
+
+def split(partitions: list[TP], n: int) -> list[list[TP]]:
+    """Round-robin over partitions ordered by (partition, topic), so each worker gets a share of every topic."""
+    ordered = sorted(partitions, key=lambda tp: (tp[1], tp[0]))
+    return [ordered[i::n] for i in range(n) if ordered[i::n]]
+
+
+def _worker(
+    settings: Settings, endpoints: Endpoints, partitions: list[TP], until_caught_up: bool, out: Any
+) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    runner = build_runner(settings, endpoints)
+    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+    signal.signal(signal.SIGINT, lambda *_: runner.stop())
+    try:
+        runner.start(partitions)
+        totals = runner.run_until_caught_up() if until_caught_up else runner.run_forever()
+        out.put(asdict(totals))
+    finally:
+        runner.close()
+
+
+def run_workers(settings: Settings, endpoints: Endpoints, n: int, until_caught_up: bool) -> RunTotals:
+    """Run ``n`` worker processes to completion; returns the summed totals. Raises if a worker failed."""
+    probe = build_runner(settings, endpoints)
+    try:
+        partitions = probe.all_partitions()
+    finally:
+        probe.close()
+    groups = split(partitions, n)
+    ctx = mp.get_context("spawn")  # no inherited Kafka sockets or threads
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(settings, endpoints, g, until_caught_up, out)) for g in groups]
+    for p in procs:
+        p.start()
+
+    def forward(_signum: int, _frame: Any) -> None:
+        # Children stop after their current batch (their own SIGTERM handler), so the stop stays atomic.
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+
+    previous = signal.signal(signal.SIGTERM, forward)
+    results: list[dict[str, int]] = []
+    try:
+        while len(results) < len(procs):
+            try:
+                results.append(out.get(timeout=0.5))
+            except queue.Empty:
+                if not any(p.is_alive() for p in procs) and out.empty():
+                    break  # a worker died without reporting; its exit code tells below
+        for p in procs:
+            p.join()
+    except KeyboardInterrupt:
+        for p in procs:
+            p.terminate()
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    totals = RunTotals()
+    failed = [p for p in procs if p.exitcode != 0]
+    if failed:
+        raise RuntimeError(f"{len(failed)} worker(s) failed: exit codes {[p.exitcode for p in failed]}")
+    for r in results:
+        for k, v in r.items():
+            setattr(totals, k, getattr(totals, k) + v)
+    return totals
