@@ -57,7 +57,7 @@ class MemoryStoreTx:
         return new
 
     def stored_owners(self, event_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
-        out = {}
+        out: dict[str, tuple[str, str]] = {}
         for i in event_ids:
             se = self.data.events.get(i)
             if se is not None:
@@ -107,6 +107,7 @@ class MemoryStore:
         self._data = work  # reached only without an exception: all or nothing
 
     def positions(self, generation: int, partitions: Sequence[TP]) -> dict[TP, int]:
+        wanted = set(partitions)
         return {
             (t, p): o
             for (g, t, p), o in self._data.positions.items()

@@ -284,8 +284,8 @@ class ProjectionRunner:
         ]
         with self.store.transaction() as tx:
             if self.config.follow_live:
-                for family in {self.config.topics[t] for t, _ in ends}:
-                    tx.check_live(family, self.generations[family])
+                for live_family in {self.config.topics[t] for t, _ in ends}:
+                    tx.check_live(live_family, self.generations[live_family])
             by_family: dict[str, int] = {}
             for u in updates:
                 by_family[self.config.topics[u.topic]] = self.generations[self.config.topics[u.topic]]

@@ -65,12 +65,8 @@ def _typed_models() -> dict[str, type[Event]]:
     models: dict[str, type[Event]] = {}
     for event_type, (payload, _version) in EVENT_TYPES.items():
         name = "".join(part.title() for part in event_type.replace(".", "_").split("_")) + "Event"
-        models[event_type] = create_model(
-            name,
-            __base__=Event,
-            type=(Literal[event_type], ...),
-            data=(payload, ...),  # type: ignore[call-overload]
-        )
+        type_literal: Any = Literal[event_type]  # a runtime-built Literal: opaque to the type checker
+        models[event_type] = create_model(name, __base__=Event, type=(type_literal, ...), data=(payload, ...))
     return models
 
 
@@ -78,9 +74,8 @@ _MODELS: Final = _typed_models()
 
 # Fast path: one Rust-side pass (JSON parse + validation) over a union discriminated by ``type``. Anything it
 # cannot take (unknown type, an older schemaversion, any error) goes through the precise slow path.
-_UNION: Final = TypeAdapter(
-    Annotated[Union[tuple(_MODELS.values())], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
-)
+_UNION_TYPE: Any = Annotated[Union[tuple(_MODELS.values())], Field(discriminator="type")]  # noqa: UP007
+_UNION: Final[TypeAdapter[Event]] = TypeAdapter(_UNION_TYPE)
 _NEWEST: Final = {t: v for t, (_p, v) in EVENT_TYPES.items()}
 
 

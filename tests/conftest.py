@@ -94,7 +94,7 @@ def settings_factory(broker: str, tmp_path: Path) -> Callable[..., Settings]:
             database_url=database_url,
             data_dir=tmp_path / "data",
             topics=topics or random_topics(),
-            consumer=ConsumerTuning(**consumer),  # type: ignore[arg-type]
+            consumer=ConsumerTuning.model_validate(consumer),
             partitions=4,
             # One key for every test database, so runs in different databases yield the same pseudonyms.
             pseudonym_key=SecretStr("5d6f3c1e9a7b2d4c8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c2d"),

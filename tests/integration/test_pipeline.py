@@ -8,6 +8,7 @@ import random
 from collections.abc import Callable
 
 from casetrack.settings import Settings
+from events.catalog import Event
 from projections.base import fold
 from projections.case_status import CaseStatusProjection
 from tests.factories import case_stream
@@ -21,7 +22,7 @@ def test_produce_consume_query(settings: Settings) -> None:
     assert (totals.applied, totals.duplicates, totals.dead_letters) == (len(events), 0, 0)
 
     proj = CaseStatusProjection()
-    expected = {}
+    expected: dict[str, list[Event]] = {}
     for e in events:
         expected.setdefault(e.subject, []).append(e)
     rows = query(
@@ -103,7 +104,7 @@ def test_bad_input_goes_to_the_dlq_and_good_events_keep_flowing(settings: Settin
         ),
         (valid["subject"].encode(), None, "empty_value"),
     ]
-    records = []
+    records: list[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]] = []
     for i, e in enumerate(good):
         records.append((t, e.subject.encode(), json.dumps(e.wire(), ensure_ascii=False).encode(), []))
         if i < len(bad):

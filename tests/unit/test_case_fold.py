@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Mapping
 
+from events.catalog import Event
 from events.codec import event_from_dict
 from projections.base import fold
 from projections.case_status import CaseStatusProjection
@@ -13,9 +15,11 @@ from tests.factories import TZ, case_stream, envelope
 P = CaseStatusProjection()
 
 
-def ev(i: int, type_: str, hours: int, data: dict[str, object] | None = None, subject: str = "C1") -> object:
+def ev(
+    i: int, type_: str, hours: int, data: Mapping[str, object] | None = None, subject: str = "C1"
+) -> Event:
     t = dt.datetime(2026, 11, 2, 9, tzinfo=TZ) + dt.timedelta(hours=hours)
-    return event_from_dict(envelope(f"e{i}", type_, subject, t, data or {}))
+    return event_from_dict(envelope(f"e{i}", type_, subject, t, dict(data or {})))
 
 
 RECEIVED = {"channel": "letter", "category": "征地拆迁", "summary": "补偿争议", "region": "新华区"}
@@ -38,14 +42,14 @@ def test_life_cycle_statuses_and_counts() -> None:
         ev(13, "case.review_decided", 70, {"level": "review", "decision": "upheld"}),
         ev(14, "case.closed", 80),
     ]
-    s = fold(P, "C1", events)  # type: ignore[arg-type]
+    s = fold(P, "C1", events)
     assert s.status == "closed"
     assert s.department == "市自然资源局"
     assert (s.return_count, s.reopen_count) == (1, 1)
     assert s.suspensions[0][1] is not None
     assert s.satisfaction == "dissatisfied"
     assert (s.review_level, s.review_decision) == ("review", "upheld")
-    assert s.resolved_at == events[10].time  # type: ignore[attr-defined]
+    assert s.resolved_at == events[10].time
     assert s.event_count == 14
 
 
@@ -58,26 +62,26 @@ def test_suspend_and_resume_restore_previous_status() -> None:
             ev(2, "case.assigned", 1, {"department": "x"}),
             ev(3, "case.suspended", 2, {"reason": "r"}),
         ],
-    )  # type: ignore[list-item]
+    )
     assert s.status == "suspended"
-    s = P.apply(s, ev(4, "case.resumed", 3))  # type: ignore[arg-type]
+    s = P.apply(s, ev(4, "case.resumed", 3))
     assert s.status == "assigned"
 
 
 def test_any_order_gives_the_in_order_result() -> None:
     events = case_stream(40, seed=3)
-    by_case: dict[str, list[object]] = {}
+    by_case: dict[str, list[Event]] = {}
     for e in events:
         by_case.setdefault(e.subject, []).append(e)
     rng = random.Random(1)
     for case_id, evs in by_case.items():
         shuffled = evs[:]
         rng.shuffle(shuffled)
-        assert fold(P, case_id, shuffled) == fold(P, case_id, evs)  # type: ignore[arg-type]
+        assert fold(P, case_id, shuffled) == fold(P, case_id, evs)
 
 
 def test_missing_intake_is_tolerated() -> None:
-    s = fold(P, "C1", [ev(2, "case.assigned", 1, {"department": "市交通局"})])  # type: ignore[list-item]
+    s = fold(P, "C1", [ev(2, "case.assigned", 1, {"department": "市交通局"})])
     assert s.status == "assigned" and s.channel is None
 
 
