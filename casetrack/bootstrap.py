@@ -30,7 +30,10 @@ from projections.base import Projection
 from projections.calendar import WorkCalendar
 from projections.case_deadlines import CaseDeadlines
 from projections.case_status import CaseStatusProjection
+from projections.kpi_settings import sync_kpi_settings
 from projections.policy import DeadlinePolicy, load_policy
+from projections.rectification import RectificationProjection
+from projections.supervision import SupervisionProjection
 
 log = logging.getLogger("casetrack")
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -165,7 +168,12 @@ def build_policy(settings: Settings) -> DeadlinePolicy:
 def build_projections(settings: Settings) -> dict[str, Projection[Any]]:
     """Every projection family, wired with the deadline policy and calendar."""
     deadlines = CaseDeadlines(build_policy(settings), build_calendar(settings))
-    return {"case": CaseStatusProjection(deadlines)}
+    # Orders and items have plain date deadlines (end of day, Asia/Shanghai): no policy or calendar needed.
+    return {
+        "case": CaseStatusProjection(deadlines),
+        "supervision": SupervisionProjection(),
+        "rectification": RectificationProjection(),
+    }
 
 
 def build_transform(settings: Settings, endpoints: Endpoints) -> EventTransform | None:
@@ -190,6 +198,7 @@ def build_runner(
 ) -> ProjectionRunner:
     """A projection consumer wired to Kafka, PostgreSQL, the DLQ and (optionally) metrics."""
     require_schema(endpoints.database_url)
+    sync_kpi_settings(endpoints.database_url, build_policy(settings))  # idempotent; writes only on change
     c = settings.consumer
     codec = build_codec(settings)
     source = KafkaSource(

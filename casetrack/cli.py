@@ -15,6 +15,7 @@ import click
 from casetrack import bootstrap
 from casetrack.embedded import EmbeddedStack
 from casetrack.settings import Settings, load_settings
+from projections.kpi_settings import sync_kpi_settings
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -76,6 +77,7 @@ def migrate(ctx: click.Context) -> None:
     settings = _settings(ctx)
     ep = bootstrap.resolve_endpoints(settings, say=click.echo)
     bootstrap.migrate(ep.database_url)
+    sync_kpi_settings(ep.database_url, bootstrap.build_policy(settings))
     created = bootstrap.ensure_topics(settings, ep.kafka_bootstrap)
     click.echo("database schema is at head" + (f"; created topics: {', '.join(created)}" if created else ""))
 

@@ -1,0 +1,182 @@
+"""The supervision-order fold (督办单) behind ``supervision_orders``: a pure ``apply(state, event) -> state``.
+
+Life of an order: ``supervision.issued`` → progress reports by its departments → any number of urgings
+(催办) → ``supervision.completed`` or ``supervision.cancelled``. Rules of the fold (events come in
+(time, id) order; a predecessor may be missing, e.g. the order was issued before casetrack existed):
+
+* **status**: ``issued`` after the issue; ``in_progress`` from the first progress report; ``completed`` /
+  ``cancelled`` from those events. A progress report or an urging after the end does not reopen the order;
+  of two terminal events, the later one wins. Without an issue event, the order starts at ``in_progress``
+  (a progress report) or stays ``issued`` (an urging only).
+* **one completion completes the order**, whichever of its departments reports it (the contract has no
+  per-department completion); ``completed_by`` records who.
+* **escalation stage** rises with each urging (:data:`ESCALATION_STAGES`): 0 urgings ``none``, 1 ``blue``,
+  2 ``orange``, 3 or more ``red``.
+* **progress_percent**: 100 once completed; otherwise the mean, over the order's departments, of each
+  department's latest reported ``percent`` (a department that has not reported a percent counts 0). Before
+  the issue event is known, the mean over the departments that reported.
+* **overdue** is not folded: it depends on the wall clock, so the ``supervision_orders`` view derives it
+  from ``due_at`` (the end of ``due_date``, 24:00 Asia/Shanghai), ``status`` and ``completed_at``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pydantic import TypeAdapter
+
+from events import data as d
+from events.catalog import Aggregate, Event
+from projections.deadlines import end_of_day
+
+__all__ = ["ESCALATION_STAGES", "SupervisionProjection", "SupervisionState", "apply", "escalation_stage"]
+
+#: urgings -> stage; the last entry applies to any larger count
+ESCALATION_STAGES: Final[tuple[str, ...]] = ("none", "blue", "orange", "red")
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisionState:
+    """Everything known about one supervision order after folding its events in (time, id) order."""
+
+    order_id: str
+    status: str | None = None  # None until the first event
+    title: str | None = None
+    issued_by: str | None = None
+    level: str | None = None
+    departments: tuple[str, ...] = ()
+    due_date: dt.date | None = None
+    target_case_id: str | None = None
+    issued_at: dt.datetime | None = None
+    completed_at: dt.datetime | None = None
+    completed_by: str | None = None
+    cancelled_at: dt.datetime | None = None
+    urge_count: int = 0
+    last_urged_at: dt.datetime | None = None
+    percents: tuple[tuple[str, int], ...] = ()  # (department, latest percent), in first-report order
+    progress_reports: int = 0
+    last_progress_at: dt.datetime | None = None
+    event_count: int = 0
+    last_event_at: dt.datetime | None = None
+
+
+def escalation_stage(urge_count: int) -> str:
+    """The colour stage after ``urge_count`` urgings (see :data:`ESCALATION_STAGES`)."""
+    return ESCALATION_STAGES[min(urge_count, len(ESCALATION_STAGES) - 1)]
+
+
+def progress_percent(state: SupervisionState) -> int | None:
+    """Overall progress 0..100 (rule in the module docstring); None when nothing has been reported."""
+    if state.status == "completed":
+        return 100
+    if not state.percents:
+        return None
+    reported = dict(state.percents)
+    if state.departments:
+        total = sum(reported.get(dep, 0) for dep in state.departments)
+        return round(total / len(state.departments))
+    return round(sum(reported.values()) / len(reported))
+
+
+def apply(state: SupervisionState, event: Event) -> SupervisionState:
+    """Fold one supervision event into the state. Pure; tolerant of missing predecessors."""
+    t = event.time
+    p = event.data
+    changes: dict[str, Any] = {
+        "event_count": state.event_count + 1,
+        "last_event_at": t if state.last_event_at is None or t > state.last_event_at else state.last_event_at,
+    }
+    status = state.status
+    match p:
+        case d.SupervisionIssued():
+            changes.update(
+                title=p.title, issued_by=p.issued_by, level=p.level, departments=tuple(p.departments),
+                due_date=p.due_date, target_case_id=p.target_case_id, issued_at=t,
+            )  # fmt: skip
+            if status is None:
+                changes["status"] = "issued"
+        case d.SupervisionProgressReported():
+            changes.update(progress_reports=state.progress_reports + 1, last_progress_at=t)
+            if p.percent is not None:
+                changes["percents"] = _set_percent(state.percents, p.department, p.percent)
+            if status is None or status == "issued":
+                changes["status"] = "in_progress"
+        case d.SupervisionUrged():
+            changes.update(urge_count=state.urge_count + 1, last_urged_at=t)
+            if status is None:
+                changes["status"] = "issued"
+        case d.SupervisionCompleted():
+            changes.update(status="completed", completed_at=t, completed_by=p.department)
+        case d.SupervisionCancelled():
+            changes.update(status="cancelled", cancelled_at=t)
+        case _:
+            pass
+    return _replace(state, changes)
+
+
+def _set_percent(
+    percents: tuple[tuple[str, int], ...], department: str, percent: int
+) -> tuple[tuple[str, int], ...]:
+    for i, (dep, _) in enumerate(percents):
+        if dep == department:
+            return (*percents[:i], (department, percent), *percents[i + 1 :])
+    return (*percents, (department, percent))
+
+
+_FIELDS: Final = tuple(f.name for f in dataclasses.fields(SupervisionState))
+
+
+def _replace(state: SupervisionState, changes: dict[str, Any]) -> SupervisionState:
+    # dataclasses.replace re-runs __init__ over all fields; copying slots is several times cheaper.
+    new = object.__new__(SupervisionState)
+    for name in _FIELDS:
+        object.__setattr__(new, name, changes[name] if name in changes else getattr(state, name))
+    return new
+
+
+def pg_text_array(values: Sequence[str]) -> str:
+    """A PostgreSQL array literal (every element quoted, backslash and quote escaped), as COPY reads it."""
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
+_ADAPTER: Final = TypeAdapter(SupervisionState)
+
+
+class SupervisionProjection:
+    """The ``supervision`` family: ``casetrack.supervision_state``, read through ``supervision_orders``."""
+
+    family: Aggregate = "supervision"
+    table: str = "casetrack.supervision_state"
+    columns: Sequence[str] = (
+        "order_id", "title", "issued_by", "level", "departments", "status", "issued_at", "due_date",
+        "due_at", "completed_at", "completed_by", "cancelled_at", "urge_count", "last_urged_at",
+        "escalation_stage", "progress_percent", "progress_reports", "last_progress_at", "target_case_id",
+        "event_count", "last_event_at",
+    )  # fmt: skip
+
+    def initial(self, key: str) -> SupervisionState:
+        return SupervisionState(order_id=key)
+
+    def apply(self, state: SupervisionState, event: Event) -> SupervisionState:
+        return apply(state, event)
+
+    def row(self, state: SupervisionState, now: dt.datetime) -> tuple[Any, ...]:
+        s = state
+        return (
+            s.order_id, s.title, s.issued_by, s.level,
+            pg_text_array(s.departments) if s.departments else None, s.status, s.issued_at, s.due_date,
+            end_of_day(s.due_date) if s.due_date is not None else None, s.completed_at, s.completed_by,
+            s.cancelled_at, s.urge_count, s.last_urged_at, escalation_stage(s.urge_count),
+            progress_percent(s), s.progress_reports, s.last_progress_at, s.target_case_id, s.event_count,
+            s.last_event_at,
+        )  # fmt: skip
+
+    def dump(self, state: SupervisionState) -> str:
+        return _ADAPTER.dump_json(state, exclude_defaults=True).decode()
+
+    def load(self, raw: str) -> SupervisionState:
+        return _ADAPTER.validate_json(raw)
