@@ -25,6 +25,8 @@ from consumers.runner import EventTransform, ProjectionRunner, RunnerConfig
 from consumers.source import KafkaSource, SourceConfig
 from events.catalog import Aggregate
 from events.codec import Codec
+from events.keystore import KeyWrapper, decode_key_setting
+from events.pii import Pseudonymizer, Sealer
 from ops.metrics import ConsumerMetrics
 from projections.base import Projection
 from projections.calendar import WorkCalendar
@@ -176,9 +178,53 @@ def build_projections(settings: Settings) -> dict[str, Projection[Any]]:
     }
 
 
+def build_key_wrapper(settings: Settings) -> KeyWrapper | None:
+    """The key-encryption key that wraps every stored data key, if one is configured (32 bytes, hex or base64,
+    from a secret store: ``CASETRACK_KEY_ENCRYPTION_KEY``). See docs/personal_data.md."""
+    kek = getattr(settings, "key_encryption_key", None)  # SecretStr | None (an optional setting)
+    if kek is None:
+        return None
+    try:
+        return KeyWrapper(decode_key_setting(kek.get_secret_value(), what="CASETRACK_KEY_ENCRYPTION_KEY"))
+    except ValueError as exc:
+        raise SystemExit(f"invalid CASETRACK_KEY_ENCRYPTION_KEY: {exc}") from None
+
+
+def build_sealer(settings: Settings, endpoints: Endpoints) -> Sealer:
+    """Seals and unseals petitioners with keys in PostgreSQL. The pseudonym key is ``CASETRACK_PSEUDONYM_KEY``
+    when set (production: from a secret store), else one generated once and kept in ``casetrack.secrets``."""
+    import psycopg2
+
+    from consumers.pg_keystore import KeyStoreError, PgKeyStore, load_pseudonym_key
+
+    wrapper = build_key_wrapper(settings)
+    configured = None
+    if settings.pseudonym_key is not None:
+        try:
+            configured = decode_key_setting(
+                settings.pseudonym_key.get_secret_value(), what="CASETRACK_PSEUDONYM_KEY"
+            )
+        except ValueError as exc:
+            raise SystemExit(f"invalid CASETRACK_PSEUDONYM_KEY: {exc}") from None
+    conn = psycopg2.connect(endpoints.database_url, application_name="casetrack-keys")
+    try:
+        key = load_pseudonym_key(conn, configured, wrapper)
+    except KeyStoreError as exc:
+        raise SystemExit(str(exc)) from None
+    finally:
+        conn.close()
+    return Sealer(Pseudonymizer(key), PgKeyStore(endpoints.database_url, wrapper))
+
+
 def build_transform(settings: Settings, endpoints: Endpoints) -> EventTransform | None:
-    """What rewrites events before they are stored (personal-data sealing); None = store as decoded."""
-    return None
+    """What rewrites events before they are stored: personal-data sealing, so that neither the event store nor
+    a projection holds a plaintext petitioner. Keys are created on the batch's own transaction."""
+    from consumers.personal_data import PersonalDataTransform
+    from consumers.pg_keystore import keystore_for_tx
+
+    return PersonalDataTransform(
+        build_sealer(settings, endpoints), keystore_for_tx(build_key_wrapper(settings))
+    )
 
 
 def build_codec(settings: Settings) -> Codec:

@@ -155,7 +155,7 @@ class Codec:
             raise DecodeError("unknown_type", "the event type is not in the catalog")
         _payload, newest = entry
         version = raw.get("schemaversion", 1)
-        if isinstance(version, str) and version.isdigit():  # binary mode carries every attribute as a string
+        if isinstance(version, str) and version.isascii() and version.isdigit():  # binary mode: all strings
             version = int(version)
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise DecodeError("schema_violation", "schemaversion: must be a positive integer")

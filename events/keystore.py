@@ -31,15 +31,26 @@ only complete once the last of those backups has expired.
 
 from __future__ import annotations
 
+import binascii
 import datetime as dt
+import hashlib
+import hmac
+import os
+import re
 import secrets
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Protocol, runtime_checkable
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 KEY_BYTES: Final = 32
 MAX_PERSON_LEN: Final = 200
+WRAP_NONCE_BYTES: Final = 12
+WRAPPED_KEY_BYTES: Final = WRAP_NONCE_BYTES + KEY_BYTES + 16  # nonce, ciphertext, GCM tag
+_HEX: Final = re.compile(r"[0-9a-fA-F]+")
 
 
 class PersonForgotten(Exception):
@@ -202,3 +213,74 @@ def _unique_checked(persons: Iterable[str]) -> list[str]:
         # A lone string is an iterable of characters: almost certainly a caller bug.
         raise TypeError("persons must be an iterable of str, not a str")
     return [check_person(p) for p in dict.fromkeys(persons)]
+
+
+# --- keys given in settings -----------------------------------------------------------------------------
+def decode_key_setting(value: str, *, what: str, min_bytes: int = KEY_BYTES) -> bytes:
+    """A secret key given as text (an environment variable): hex (``openssl rand -hex 32``) or base64
+    (``openssl rand -base64 32``), at least ``min_bytes`` bytes once decoded. The message never quotes it."""
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str")
+    text = value.strip()
+    raw: bytes | None = None
+    if _HEX.fullmatch(text) and len(text) % 2 == 0:
+        raw = bytes.fromhex(text)
+    else:
+        try:
+            raw = binascii.a2b_base64(text, strict_mode=True)
+        except ValueError:
+            raw = None
+    if raw is None or len(raw) < min_bytes:
+        raise ValueError(
+            f"{what} must be at least {min_bytes} random bytes, written as hex or base64 "
+            "(for example the output of `openssl rand -hex 32`)"
+        )
+    return raw
+
+
+class KeyWrapper:
+    """Wraps data keys (and other stored secrets) under a key-encryption key (KEK) held outside the database.
+
+    AES-256-GCM with a fresh nonce per wrap and the owner of the key (a person, or the name of a secret) as
+    associated data, so a wrapped key copied onto another row does not unwrap. Stored as
+    ``nonce ‖ ciphertext ‖ tag`` (:data:`WRAPPED_KEY_BYTES` bytes) beside :attr:`kek_id`, a fingerprint that
+    tells which KEK wrapped it (for rotation) and reveals nothing about it. With a KEK, a dump of the
+    database, its WAL, its backups and its statement logs hold no usable data key.
+    """
+
+    __slots__ = ("_aead", "kek_id")
+
+    def __init__(self, kek: bytes) -> None:
+        if not isinstance(kek, bytes | bytearray) or len(kek) != KEY_BYTES:
+            raise ValueError(f"the key-encryption key must be exactly {KEY_BYTES} bytes")
+        self._aead = AESGCM(bytes(kek))
+        self.kek_id = "kek_" + hmac.new(bytes(kek), b"casetrack/kek-id/v1", hashlib.sha256).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return f"<KeyWrapper {self.kek_id}>"
+
+    __str__ = __repr__
+
+    def __getstate__(self) -> object:
+        raise TypeError("a KeyWrapper holds a key and cannot be pickled")
+
+    def wrap(self, owner: str, key: bytes) -> bytes:
+        """``key`` encrypted under the KEK, bound to ``owner``."""
+        nonce = os.urandom(WRAP_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, key, _wrap_aad(owner))
+
+    def unwrap(self, owner: str, wrapped: bytes) -> bytes:
+        """The key wrapped by :meth:`wrap` for ``owner``. Raises ``ValueError`` if it does not authenticate
+        (another KEK, another owner, or a damaged value); the message quotes nothing."""
+        if len(wrapped) <= WRAP_NONCE_BYTES:
+            raise ValueError("a wrapped key is too short")
+        try:
+            return self._aead.decrypt(
+                wrapped[:WRAP_NONCE_BYTES], wrapped[WRAP_NONCE_BYTES:], _wrap_aad(owner)
+            )
+        except InvalidTag:
+            raise ValueError("a wrapped key failed authentication (wrong key-encryption key?)") from None
+
+
+def _wrap_aad(owner: str) -> bytes:
+    return b"casetrack/wrapped-key/v1\x00" + owner.encode("utf-8")

@@ -1,7 +1,131 @@
-"""CLI commands registered by :mod:`casetrack.cli` (see ``COMMANDS``)."""
+"""Personal-data commands, registered by :mod:`casetrack.cli` (see ``COMMANDS``): ``forget``, ``officer-lookup``.
+
+Both connect with ``CASETRACK_DATABASE_URL``: ``forget`` needs a login in ``casetrack_writer`` (it destroys
+keys), ``officer-lookup`` one in ``casetrack_officer``. See docs/personal_data.md.
+"""
 
 from __future__ import annotations
 
 import click
 
-COMMANDS: list[click.Command] = []
+from casetrack import bootstrap
+from casetrack.settings import Settings
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+@click.command()
+@click.option("--id-number", help="The person's resident ID number (any spelling).")
+@click.option("--phone", help="The person's phone number (any spelling).")
+@click.option(
+    "--case",
+    "case_ids",
+    multiple=True,
+    help="Also forget whoever petitioned in this case (the only way to reach a name-only petitioner).",
+)
+@click.option("--requested-by", required=True, help="Who asked (an officer or office; not the person).")
+@click.option("--reason", required=True, help="Why, e.g. the request reference. No personal data.")
+@click.pass_context
+def forget(
+    ctx: click.Context,
+    id_number: str | None,
+    phone: str | None,
+    case_ids: tuple[str, ...],
+    requested_by: str,
+    reason: str,
+) -> None:
+    """Forget a person: destroy their keys, so every sealed copy of their data becomes unreadable.
+
+    Give every identifier the person used (--id-number and --phone: each has its own key). The keys are
+    destroyed and tombstoned (a later or replayed event of the person is stored erased), one
+    casetrack.erasure_audit row per key records who asked, when and why, and a log line without personal
+    data is written. Counts and case facts are kept. Plaintext that producers sent stays on Kafka until
+    the topics' retention removes it.
+    """
+    from consumers.personal_data import case_persons
+    from consumers.personal_data import forget as do_forget
+
+    if not (id_number or phone or case_ids):
+        raise click.UsageError("give --id-number, --phone or --case")
+    settings = _settings(ctx)
+    ep = bootstrap.resolve_endpoints(settings, say=click.echo)
+    bootstrap.require_schema(ep.database_url)
+    sealer = bootstrap.build_sealer(settings, ep)
+    persons: list[str] = []
+    if case_ids:
+        import psycopg2
+
+        conn = psycopg2.connect(ep.database_url)
+        try:
+            for case_id in case_ids:
+                found = case_persons(conn, case_id)
+                if not found:
+                    raise click.ClickException(f"case {case_id} has no sealed petitioner")
+                persons.extend(found)
+        finally:
+            conn.close()
+    try:
+        result = do_forget(
+            sealer,
+            id_number=id_number,
+            phone=phone,
+            persons=persons,
+            requested_by=requested_by,
+            reason=reason,
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    vacuum = getattr(sealer.keystore, "vacuum", None)
+    if vacuum is not None:
+        vacuum()  # drop the dead row versions that still hold the destroyed keys
+    click.echo(
+        f"forgotten: {result.persons} identifier(s) tombstoned, {result.keys_destroyed} key(s) destroyed; "
+        "recorded in casetrack.erasure_audit"
+    )
+
+
+@click.command("officer-lookup")
+@click.argument("case_id")
+@click.pass_context
+def officer_lookup(ctx: click.Context, case_id: str) -> None:
+    """Show who petitioned in CASE_ID (case officers only; every look-up is logged in the database).
+
+    Needs a login in the casetrack_officer role and, if keys are wrapped, the key-encryption key.
+    """
+    import psycopg2
+    import psycopg2.errors
+
+    from consumers.personal_data import officer_lookup as lookup
+    from consumers.pg_keystore import KeyStoreError
+    from events.pii import SealError
+
+    settings = _settings(ctx)
+    ep = bootstrap.resolve_endpoints(settings, say=click.echo)
+    conn = psycopg2.connect(ep.database_url, application_name="casetrack-officer-lookup")
+    try:
+        found = lookup(conn, case_id, bootstrap.build_key_wrapper(settings))
+    except psycopg2.errors.InsufficientPrivilege:
+        raise click.ClickException(
+            "permission denied: officer look-ups need the casetrack_officer role"
+        ) from None
+    except (SealError, KeyStoreError) as exc:  # messages never quote keys or personal data
+        raise click.ClickException(f"cannot open the petitioner of {case_id}: {exc}") from None
+    finally:
+        conn.close()
+    if not found:
+        raise click.ClickException(f"case {case_id} has no petitioner on record")
+    for p in found:
+        click.echo(f"{p.case_id}  event {p.event_id}")
+        if p.fields is None:
+            click.echo("  (erased: this person was forgotten)")
+            continue
+        for field in ("name", "phone", "id_number"):
+            if field in p.fields:
+                click.echo(f"  {field}: {p.fields[field]}")
+
+
+COMMANDS: list[click.Command] = [forget, officer_lookup]

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import pickle
-import sys
-from pathlib import Path
 
 import pytest
 
-# tests/unit has no __init__.py, so pytest imports this module by its base name and the repository root is
-# not on sys.path; the shared contract lives in the ``tests`` package.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from events.keystore import InMemoryKeyStore, KeyStore  # noqa: E402
-from tests.contracts.keystore_contract import AUDIT, KeyStoreContract, KeyStoreFactory, fresh_person  # noqa: E402
+from events.keystore import InMemoryKeyStore, KeyStore
+from tests.contracts.keystore_contract import AUDIT, KeyStoreContract, KeyStoreFactory, fresh_person
 
 
 class TestInMemoryKeyStore(KeyStoreContract):
