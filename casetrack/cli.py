@@ -86,8 +86,13 @@ def migrate(ctx: click.Context) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True, help="Send the valid lines even if some are invalid.")
 @click.option("--binary-mode", is_flag=True, help="Send CloudEvents in binary mode (ce_* headers).")
+@click.option(
+    "--seal",
+    is_flag=True,
+    help="Encrypt petitioners at the source (Kafka then holds no plaintext; needs the database).",
+)
 @click.pass_context
-def produce(ctx: click.Context, file: Path, skip_invalid: bool, binary_mode: bool) -> None:
+def produce(ctx: click.Context, file: Path, skip_invalid: bool, binary_mode: bool, seal: bool) -> None:
     """Publish events from a JSON-lines FILE (one structured CloudEvent per line)."""
     from producers.jsonl import produce_file
     from producers.sdk import EventProducer
@@ -95,8 +100,13 @@ def produce(ctx: click.Context, file: Path, skip_invalid: bool, binary_mode: boo
     settings = _settings(ctx)
     ep = bootstrap.resolve_endpoints(settings, say=click.echo)
     bootstrap.ensure_topics(settings, ep.kafka_bootstrap)
+    sealer = bootstrap.build_sealer(settings, ep) if seal else None
     producer = EventProducer.connect(
-        ep.kafka_bootstrap, settings.topics, settings.kafka_security.client_options(), binary_mode=binary_mode
+        ep.kafka_bootstrap,
+        settings.topics,
+        settings.kafka_security.client_options(),
+        binary_mode=binary_mode,
+        sealer=sealer,
     )
     try:
         report = produce_file(

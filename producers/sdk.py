@@ -7,6 +7,10 @@
 Events are validated before they are sent (a :class:`events.catalog.Event` is valid by construction), and
 each goes to the topic of its aggregate, keyed by its subject, so one aggregate's events stay in order on
 one partition.
+
+With a ``sealer`` (``casetrack.bootstrap.build_sealer``; needs a login in the ``casetrack_sealer`` role),
+petitioners are encrypted at the source with the same per-person scheme the consumer uses, so Kafka never
+holds their plaintext (see docs/personal_data.md).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from kafka import KafkaProducer
 from casetrack.settings import Topics
 from events.catalog import Aggregate, Event
 from events.codec import Codec
+from events.sealing import Sealer, seal_event, seal_events
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +41,13 @@ class DeliveryResult:
 class EventProducer:
     """Publishes catalog events (or raw, already-encoded records) to Kafka."""
 
-    def __init__(self, producer: KafkaProducer, topics: Topics, binary_mode: bool = False) -> None:
+    def __init__(
+        self, producer: KafkaProducer, topics: Topics, binary_mode: bool = False, sealer: Sealer | None = None
+    ) -> None:
         self._producer = producer
         self.topics = topics
         self.binary_mode = binary_mode
+        self.sealer = sealer
 
     @classmethod
     def connect(
@@ -48,6 +56,7 @@ class EventProducer:
         topics: Topics | None = None,
         client_options: Mapping[str, object] | None = None,
         binary_mode: bool = False,
+        sealer: Sealer | None = None,
         **producer_options: Any,
     ) -> EventProducer:
         """An idempotent producer (``acks=all``, ``enable_idempotence``, gzip)."""
@@ -62,7 +71,7 @@ class EventProducer:
             **(client_options or {}),
             **producer_options,
         }
-        return cls(KafkaProducer(**options), topics or Topics(), binary_mode)
+        return cls(KafkaProducer(**options), topics or Topics(), binary_mode, sealer)
 
     def topic_for(self, aggregate: Aggregate) -> str:
         return {"case": self.topics.case, "supervision": self.topics.supervision,
@@ -70,12 +79,20 @@ class EventProducer:
 
     def publish(self, event: Event) -> Future[DeliveryResult]:
         """Send one event; the future resolves once the broker has acknowledged it (acks=all)."""
+        if self.sealer is not None:
+            event = seal_event(event, self.sealer)
+        return self._send(event)
+
+    def _send(self, event: Event) -> Future[DeliveryResult]:
         key, value, headers = (Codec.encode_binary if self.binary_mode else Codec.encode)(event)
         return self.send_raw(self.topic_for(event.aggregate), key, value, headers, event.id)
 
     def publish_many(self, events: Iterable[Event]) -> list[DeliveryResult]:
         """Send events and wait for all of them; raises on the first failed delivery."""
-        futures = [self.publish(e) for e in events]
+        batch = list(events)
+        if self.sealer is not None:
+            batch = seal_events(batch, self.sealer)  # one key-store round trip for the whole batch
+        futures = [self._send(e) for e in batch]
         self.flush()
         return [f.result() for f in futures]
 
