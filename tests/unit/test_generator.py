@@ -15,7 +15,6 @@ import pytest
 from events.catalog import EVENT_TYPES, Aggregate, Event
 from events.codec import Codec, DecodeError, Record
 from events.data import CHANNELS, PETITION_CHANNELS
-from producers import workload_data as W
 from producers.generator import (
     MALFORMED_REASONS,
     GenerationStats,
@@ -24,6 +23,7 @@ from producers.generator import (
     generate,
     generate_with_stats,
 )
+from producers.workload import data as W
 from projections.calendar import WorkCalendar
 
 TOPICS: dict[Aggregate, str] = {

@@ -1,4 +1,4 @@
-"""Name lists and proportions of the synthetic workload (:mod:`producers.generator`).
+"""Name lists and proportions of the synthetic workload (:mod:`producers.workload`).
 
 The figures are modelled on the seed work reports (``/work/shared/seeds``) and common 12345 / 信访 / 政务服务
 statistics: the hotline dominates intake; about 30% of service-centre applications are done on the spot
