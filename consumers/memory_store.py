@@ -111,7 +111,7 @@ class MemoryStore:
         return {
             (t, p): o
             for (g, t, p), o in self._data.positions.items()
-            if g == generation and (t, p) in set(partitions)
+            if g == generation and (t, p) in wanted
         }
 
     def live_generation(self, family: str) -> int:

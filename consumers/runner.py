@@ -24,6 +24,7 @@ import psycopg2
 from consumers.dlq import DeadLetterSink
 from consumers.engine import FoldEngine
 from consumers.ports import TP, DeadLetter, Fenced, PositionUpdate, Store, StoredEvent, StoreTx
+from consumers.rebalance import RebalanceHandoff
 from events.catalog import Aggregate
 from events.codec import Codec, DecodeError, Record
 
@@ -35,6 +36,9 @@ class RecordSource(Protocol):
 
     def partitions_of(self, topic: str) -> list[TP]: ...
     def assign(self, partitions: Sequence[TP]) -> None: ...
+    def assignment(self) -> list[TP]: ...
+    def pause(self, partitions: Sequence[TP]) -> None: ...
+    def resume(self, partitions: Sequence[TP]) -> None: ...
     def subscribe(
         self,
         topics: Sequence[str],
@@ -138,6 +142,7 @@ class ProjectionRunner:
         self.generations: dict[str, int] = {}
         self.totals = RunTotals()
         self._assigned_once = True  # False only between subscribe() and the first assignment
+        self._handoff: RebalanceHandoff | None = None
 
     # -- setup ---------------------------------------------------------------------------------------
     def all_partitions(self) -> list[TP]:
@@ -152,11 +157,13 @@ class ProjectionRunner:
         self.source.assign(partitions)
         self._load_positions(partitions)
 
-    def subscribe(self) -> None:
-        """Group mode: join the consumer group; partitions arrive through :meth:`on_assigned`."""
+    def subscribe(self, on_revoked: Callable[[Sequence[TP]], None] | None = None) -> None:
+        """Group mode: join the consumer group. (Re)assignments are applied between batches (see
+        :mod:`consumers.rebalance`); ``on_revoked`` is told about partitions handed to another member."""
         tune_gc()
         self._assigned_once = False
-        self.source.subscribe(list(self.config.topics), self.on_assigned, self.revoke)
+        self._handoff = RebalanceHandoff(self.source, on_revoked)
+        self.source.subscribe(list(self.config.topics), self._handoff.on_assigned, self._handoff.on_revoked)
 
     def on_assigned(self, partitions: Sequence[TP]) -> None:
         """Group mode: the coordinator gave us ``partitions``; resume them from the stored positions."""
@@ -218,6 +225,9 @@ class ProjectionRunner:
     def step(self) -> int:
         """Poll and process one batch; returns the number of records polled."""
         records = self.source.poll(self.config.max_batch_records, self.config.poll_timeout_ms)
+        if self._handoff is not None and self._handoff.apply(self):
+            # Records of partitions revoked during the poll now belong to another member.
+            records = [r for r in records if (r.topic, r.partition) in self.positions]
         if not records:
             self.source.check_positions(self.positions)
             self._observe_positions()

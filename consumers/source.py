@@ -122,6 +122,9 @@ class KafkaSource:
     def pause(self, partitions: Sequence[TP]) -> None:
         self._consumer.pause(*[TopicPartition(t, p) for t, p in partitions])
 
+    def resume(self, partitions: Sequence[TP]) -> None:
+        self._consumer.resume(*[TopicPartition(t, p) for t, p in partitions])
+
     # -- reading -----------------------------------------------------------------------------------
     def poll(self, max_records: int, timeout_ms: int) -> list[Record]:
         batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records, update_offsets=True)
