@@ -105,7 +105,8 @@ class Settings(BaseSettings):
         None, description="HMAC key for pseudonyms; unset = a key kept in the database"
     )
     key_encryption_key: SecretStr | None = Field(
-        None, description="32-byte key-encryption key (hex or base64) wrapping every stored data key; from a secret store"
+        None,
+        description="32-byte key-encryption key (hex or base64) wrapping every stored data key; from a secret store",
     )
     log_level: str = "INFO"
 

@@ -109,9 +109,7 @@ class MemoryStore:
     def positions(self, generation: int, partitions: Sequence[TP]) -> dict[TP, int]:
         wanted = set(partitions)
         return {
-            (t, p): o
-            for (g, t, p), o in self._data.positions.items()
-            if g == generation and (t, p) in wanted
+            (t, p): o for (g, t, p), o in self._data.positions.items() if g == generation and (t, p) in wanted
         }
 
     def live_generation(self, family: str) -> int:

@@ -4,7 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-22
 
-What is created here (see ``docs/personal_data.md``):
+What is created here (see the README's 'Personal data' section):
 
 * ``casetrack.person_keys``: one row per person (pseudonym or ``a_`` id). A live row holds the data key
   (raw, or wrapped under the key-encryption key named by ``kek_id``); a forgotten row holds no key and the
