@@ -64,7 +64,8 @@ class KafkaDeadLetterSink:
                 self._producer.send(
                     dlq_topic(d.topic),
                     key=d.key,
-                    value=None if dropped else d.value,
+                    # kafka-python refuses a record with neither key nor value: an empty value stands in.
+                    value=b"" if dropped or (d.value is None and d.key is None) else d.value,
                     headers=dead_letter_headers(d, dropped),
                 )
             )

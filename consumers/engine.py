@@ -58,10 +58,13 @@ class FoldEngine:
         # 1. In-batch duplicates: first occurrence wins.
         unique: dict[str, StoredEvent] = {}
         for se in events:
-            if se.event.id in unique:
+            first = unique.get(se.event.id)
+            if first is None:
+                unique[se.event.id] = se
+            elif (first.event.aggregate, first.event.subject) == (se.event.aggregate, se.event.subject):
                 result.duplicates += 1
             else:
-                unique[se.event.id] = se
+                result.conflicts.append(_conflict(se))
         by_family: dict[str, dict[str, list[StoredEvent]]] = defaultdict(lambda: defaultdict(list))
         for se in unique.values():
             by_family[se.event.aggregate][se.event.subject].append(se)
@@ -91,13 +94,7 @@ class FoldEngine:
                 owner = owners.get(se.event.id)
                 if owner is not None and owner != (se.event.aggregate, se.event.subject):
                     rejected.add(se.event.id)
-                    result.conflicts.append(
-                        DeadLetter(
-                            se.topic, se.partition, se.offset, "id_conflict",
-                            "this event id is already stored for a different aggregate",
-                            event_id=se.event.id, event_type=se.event.type,
-                        )
-                    )  # fmt: skip
+                    result.conflicts.append(_conflict(se))
             if rejected:
                 for by_subject in by_family.values():
                     for subject, items in by_subject.items():
@@ -143,6 +140,15 @@ class FoldEngine:
                 result.applied_by_type.update(e.type for e in new_events)
             tx.save_states(proj.table, proj.columns, generations[family], rows)
         return result
+
+
+def _conflict(se: StoredEvent) -> DeadLetter:
+    # The runner attaches the original record's key, value and headers before the letter is published.
+    return DeadLetter(
+        se.topic, se.partition, se.offset, "id_conflict",
+        "this event id is already used by an event of a different aggregate",
+        event_id=se.event.id, event_type=se.event.type,
+    )  # fmt: skip
 
 
 def _key(tracked: Tracked) -> tuple[dt.datetime, str]:

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import psycopg2
@@ -305,7 +305,11 @@ class ProjectionRunner:
             if self.transform is not None and valid:
                 valid = self.transform(tx, valid)
             result = self.engine.run(tx, self.generations, valid)
-            letters.extend(result.conflicts)
+            if result.conflicts:
+                by_coords = {(r.topic, r.partition, r.offset): r for r in records}
+                for c in result.conflicts:
+                    raw = by_coords[(c.topic, c.partition, c.offset)]
+                    letters.append(replace(c, key=raw.key, value=raw.value, headers=raw.headers))
             tx.record_dead_letters(letters)
             self.dlq.publish(letters)  # flushed before the commit: a dead letter is never lost
         stats.commit_seconds = time.perf_counter() - t1

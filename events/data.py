@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+# Plausible calendar dates (deadlines): a year 9999 date is a producer bug and would overflow date arithmetic.
+Day = Annotated[dt.date, Field(ge=dt.date(2000, 1, 1), lt=dt.date(2100, 1, 1))]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 
 Channel = Literal[
@@ -156,7 +158,7 @@ class SupervisionIssued(Data):
     issued_by: Name
     level: Literal["leader_instruction", "office", "npc", "cppcc", "other"]
     departments: Annotated[list[Name], Field(min_length=1, max_length=100)]
-    due_date: dt.date
+    due_date: Day
     target_case_id: Name | None = None
 
 
@@ -185,7 +187,7 @@ class RectificationOpened(Data):
     problem: Text
     department: Name
     responsible_person: Name
-    deadline: dt.date
+    deadline: Day
     measures: Annotated[list[Text], Field(min_length=1, max_length=500)]
     related_case_id: Name | None = None
 
@@ -196,7 +198,7 @@ class RectificationProgressReported(Data):
 
 
 class RectificationExtended(Data):
-    new_deadline: dt.date
+    new_deadline: Day
     reason: Text
 
 

@@ -4,7 +4,7 @@ State tables of the 'supervision' and 'rectification' folds, the KPI and scoreca
 in public: supervision_orders, rectification_items, completion_rates, petition_tallies,
 department_scorecard. Every view reads the live generation only (casetrack.live_generations), directly or
 through public.case_status. Months are Asia/Shanghai calendar months, keyed by their first day. The
-attribution rules are documented in README, 'Projections for analysts'.
+attribution rules are documented in the README (Projections for analysts).
 
 Revision ID: 0002
 Revises: 0001
@@ -159,7 +159,7 @@ COMMENT ON VIEW public.rectification_items IS
     'One row per rectification item (live generation). overdue and days_overdue follow the wall clock.';
 """
 
-# Each case contributes up to three fact rows, one per attribution month (see README, 'Projections for analysts'):
+# Each case contributes up to three fact rows, one per attribution month (see the README (Projections for analysts)):
 # the received cohort (month of received_at), its resolution (month of resolved_at) and its deadline (month
 # of the deadline's last day; due_at is 24:00 of that day, hence the microsecond).
 COMPLETION_RATES = """
@@ -249,7 +249,7 @@ SELECT s.month, s.channel, s.department,
        s.avg_working_days, s.median_working_days
 FROM sums s;
 COMMENT ON VIEW public.completion_rates IS
-    'KPIs by month x channel x department. Each count has its own attribution month: see README, 'Projections for analysts'.';
+    'KPIs by month x channel x department. Each count has its own attribution month: see the README (Projections for analysts).';
 """
 
 PETITION_TALLIES = """
@@ -324,7 +324,7 @@ SELECT s.month, s.channel, s.category, s.region,
        s.review_upheld, s.review_changed, s.re_review_upheld, s.re_review_changed
 FROM sums s;
 COMMENT ON VIEW public.petition_tallies IS
-    'Petitions (letter, visit, online_petition) by month x channel x category x region: see README, 'Projections for analysts'.';
+    'Petitions (letter, visit, online_petition) by month x channel x category x region: see the README (Projections for analysts).';
 """
 
 # Cards are attributed to the month they were earned: a yellow card to the month of yellow_at, a red card
