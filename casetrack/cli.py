@@ -149,6 +149,7 @@ def consume(ctx: click.Context, until_caught_up: bool, workers: int, group: bool
     Exit codes: 0 done, 1 error, 3 the broker lost data or retention deleted unconsumed events (the
     message says what happened and what to do; nothing was skipped or reprocessed).
     """
+    from casetrack.workers import WorkerPositionsError
     from consumers.source import OffsetsAheadOfBroker, RetentionGap
 
     settings = _settings(ctx)
@@ -166,7 +167,7 @@ def consume(ctx: click.Context, until_caught_up: bool, workers: int, group: bool
             totals = run_workers(settings, ep, workers, until_caught_up)
         else:
             totals = _consume_here(settings, ep, until_caught_up, group, t0)
-    except (OffsetsAheadOfBroker, RetentionGap) as exc:
+    except (OffsetsAheadOfBroker, RetentionGap, WorkerPositionsError) as exc:
         click.echo(f"error: {exc}", err=True)
         ctx.exit(3)
     secs = time.monotonic() - t0

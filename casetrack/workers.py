@@ -12,6 +12,7 @@ import logging
 import multiprocessing as mp
 import queue
 import signal
+import sys
 from dataclasses import asdict
 from typing import Any
 
@@ -19,8 +20,14 @@ from casetrack.bootstrap import Endpoints, build_runner
 from casetrack.settings import Settings
 from consumers.ports import TP
 from consumers.runner import RunTotals
+from consumers.source import OffsetsAheadOfBroker, RetentionGap
 
 log = logging.getLogger("casetrack.workers")
+EXIT_POSITIONS = 3
+
+
+class WorkerPositionsError(RuntimeError):
+    """A worker stopped because the broker lost data or retention deleted unconsumed events."""
 
 
 def split(partitions: list[TP], n: int) -> list[list[TP]]:
@@ -43,6 +50,9 @@ def _worker(
         runner.start(partitions)
         totals = runner.run_until_caught_up() if until_caught_up else runner.run_forever()
         out.put(asdict(totals))
+    except (OffsetsAheadOfBroker, RetentionGap) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_POSITIONS) from None
     finally:
         runner.close()
 
@@ -61,7 +71,10 @@ def run_workers(settings: Settings, endpoints: Endpoints, n: int, until_caught_u
     for p in procs:
         p.start()
 
+    stopping: list[bool] = []
+
     def forward(_signum: int, _frame: Any) -> None:
+        stopping.append(True)
         # Children stop after their current batch (their own SIGTERM handler), so the stop stays atomic.
         for p in procs:
             if p.is_alive():
@@ -85,7 +98,12 @@ def run_workers(settings: Settings, endpoints: Endpoints, n: int, until_caught_u
     finally:
         signal.signal(signal.SIGTERM, previous)
     totals = RunTotals()
-    failed = [p for p in procs if p.exitcode != 0]
+    if any(p.exitcode == EXIT_POSITIONS for p in procs):
+        raise WorkerPositionsError(
+            "a worker found stored positions the broker cannot serve (see its message above)"
+        )
+    # A worker stopped by our SIGTERM before it installed its handler died between batches: a clean stop too.
+    failed = [p for p in procs if p.exitcode != 0 and not (stopping and p.exitcode == -signal.SIGTERM)]
     if failed:
         raise RuntimeError(f"{len(failed)} worker(s) failed: exit codes {[p.exitcode for p in failed]}")
     for r in results:

@@ -197,6 +197,8 @@ class ProjectionRunner:
         """Every assigned partition has reached the high watermark the broker last reported."""
         if not self._assigned_once:
             return False  # group mode before the first assignment: nothing is known yet
+        if self._handoff is not None and (not self.positions or not self._handoff.changes.empty()):
+            return False  # group mode mid-rebalance: partitions are on their way to (or back to) us
         for tp, pos in self.positions.items():
             hw = self.source.highwater(tp)
             if hw is None or pos < hw:

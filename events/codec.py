@@ -9,6 +9,7 @@ never quote the offending input, because the input may carry personal data.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Final, Literal, Union
 
@@ -79,10 +80,15 @@ _UNION: Final[TypeAdapter[Event]] = TypeAdapter(_UNION_TYPE)
 _NEWEST: Final = {t: v for t, (_p, v) in EVENT_TYPES.items()}
 
 
+_FIELD: Final = re.compile(r"^(?:[a-z][a-z_]{0,39}|[a-z_]+\[[A-Za-z0-9_.]+\])$")
+
+
 def _describe(err: ValidationError) -> str:
     parts = []
     for e in err.errors(include_input=False, include_url=False, include_context=False)[:5]:
-        loc = ".".join(str(x) for x in e["loc"]) or "(envelope)"
+        # Only field names and list indexes: a key of the input (e.g. a phone number used as a key) is data.
+        loc = ".".join(str(x) if isinstance(x, int) or _FIELD.match(str(x)) else "<key>" for x in e["loc"])
+        loc = loc or "(envelope)"
         parts.append(f"{loc}: {e['msg']}")
     more = err.error_count() - len(parts)
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")

@@ -21,7 +21,7 @@ from projections.policy import ChannelRule, DeadlinePolicy
 class CaseDeadlines:
     """Callable ``CaseState -> DeadlineView`` for one policy and calendar."""
 
-    def __init__(self, policy: DeadlinePolicy, calendar: WorkCalendar, cache_size: int = 100_000) -> None:
+    def __init__(self, policy: DeadlinePolicy, calendar: WorkCalendar, cache_size: int = 10_000) -> None:
         self.policy = policy
         self.calendar = calendar
         # Most events (follow-ups, closing, reviews, merges) leave a case's clock facts unchanged, and the

@@ -1,0 +1,194 @@
+"""Running ``casetrack`` as a subprocess while watching it: resident memory (VmRSS, and VmHWM as the peak) of the
+process and its children, progress from the positions it stores, and a description of the machine."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg2
+
+from bench.harness import CASETRACK, MB, REPO, consumed, say
+
+
+def _status_kb(pid: int, field_name: str) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (from /proc: parent ids)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, ()))
+    return out
+
+
+class MemoryWatch:
+    """Samples the resident memory of a process and its descendants (VmRSS now, VmHWM = peak)."""
+
+    def __init__(self, pid: int, every: float = 0.25) -> None:
+        self.pid = pid
+        self.every = every
+        self.peak_kb: dict[int, int] = {}
+        self.samples: list[tuple[float, int]] = []  # (seconds, total VmRSS kB)
+        self._stop = threading.Event()
+        self._t0 = time.monotonic()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            total = 0
+            for p in _descendants(self.pid):
+                hwm = _status_kb(p, "VmHWM")
+                if hwm:
+                    self.peak_kb[p] = max(self.peak_kb.get(p, 0), hwm)
+                total += _status_kb(p, "VmRSS")
+            if total:
+                self.samples.append((time.monotonic() - self._t0, total))
+            self._stop.wait(self.every)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def rss_mb(self) -> float:
+        return self.samples[-1][1] / 1024 if self.samples else 0.0
+
+    @property
+    def peak_mb(self) -> float:
+        """The largest peak of any one process."""
+        return max(self.peak_kb.values(), default=0) / 1024
+
+    @property
+    def peak_total_mb(self) -> float:
+        """The sum of every process's peak (several workers)."""
+        return sum(self.peak_kb.values()) / 1024
+
+
+@dataclass
+class Run:
+    returncode: int
+    seconds: float
+    peak_mb: float
+    peak_total_mb: float
+    processes: int
+    output: str
+    rss_timeline: list[tuple[float, float, int]]  # (seconds, RSS MB, records consumed)
+    first_commit_at: float | None  # seconds after start when the first position was stored
+
+
+def run_cli(
+    args: Sequence[str],
+    env: Mapping[str, str],
+    database_url: str,
+    log_file: Path,
+    *,
+    total: int | None = None,
+    label: str = "consume",
+    log: Callable[[str], None] | None = say,
+    progress_every: float = 5.0,
+    timeout: float = 3600.0,
+) -> Run:
+    """Run ``casetrack ARGS`` to completion, printing progress (positions stored in the database) and memory."""
+    with open(log_file, "wb") as out:
+        t0 = time.monotonic()
+        proc = subprocess.Popen(
+            [CASETRACK, *args], env=dict(env), stdout=out, stderr=subprocess.STDOUT, cwd=REPO
+        )
+        watch = MemoryWatch(proc.pid)
+        timeline: list[tuple[float, float, int]] = []
+        first: float | None = None
+        last_print = t0
+        try:
+            while proc.poll() is None:
+                time.sleep(0.2)
+                now = time.monotonic()
+                if now - t0 > timeout:
+                    proc.send_signal(signal.SIGTERM)
+                    proc.wait(30)
+                    raise TimeoutError(f"casetrack {' '.join(args)} ran longer than {timeout:.0f}s")
+                if first is None or now - last_print >= progress_every:
+                    try:
+                        n = consumed(database_url)
+                    except psycopg2.Error:
+                        continue
+                    if first is None and n > 0:
+                        first = now - t0
+                    if now - last_print >= progress_every:
+                        last_print = now
+                        timeline.append((now - t0, watch.rss_mb(), n))
+                        if log:
+                            of = f" / {total:,}" if total else ""
+                            log(
+                                f"  {label}: {n:,}{of} records, {n / (now - t0):,.0f}/s, RSS {watch.rss_mb():.0f} MB"
+                            )
+        finally:
+            watch.stop()
+    seconds = time.monotonic() - t0
+    output = log_file.read_text(errors="replace")
+    return Run(
+        proc.returncode,
+        seconds,
+        watch.peak_mb,
+        watch.peak_total_mb,
+        len(watch.peak_kb),
+        output,
+        timeline,
+        first,
+    )
+
+
+def last_line(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
+def machine() -> str:
+    """nproc, RAM and CPU model, for BENCHMARKS.md."""
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_kb = _status_kb_meminfo()
+    return f"{os.cpu_count()} CPUs ({model}), {mem_kb / MB:.1f} GB RAM, Python {sys.version.split()[0]}"
+
+
+def _status_kb_meminfo() -> int:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
