@@ -165,9 +165,10 @@ class PgStoreTx:
             return
         staging = _staging_table(self.cur, table)
         all_cols = ("generation", *columns, *_ENGINE_COLS)
+        arrays = _array_positions(self.cur, table, columns)
         data = [
-            (generation, *r.values, _pg_array(r.tracked.applied_ids), r.tracked.last_time, r.tracked.last_id,
-             r.tracked.fold_state)
+            (generation, *(_with_arrays(r.values, arrays) if arrays else r.values),
+             _pg_array(r.tracked.applied_ids), r.tracked.last_time, r.tracked.last_id, r.tracked.fold_state)
             for r in rows
         ]  # fmt: skip
         self.cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(staging)))
@@ -196,6 +197,34 @@ class PgStoreTx:
             " VALUES %s ON CONFLICT DO NOTHING",
             [(d.topic, d.partition, d.offset, d.reason, d.detail, d.event_id, d.event_type) for d in letters],
         )
+
+
+# Projections hand over plain tuples for array columns; how PostgreSQL spells an array is this adapter's concern.
+# Which columns are arrays is schema (the migrations), so it is looked up once per table per process.
+_ARRAY_POSITIONS: dict[tuple[str, tuple[str, ...]], tuple[int, ...]] = {}
+
+
+def _array_positions(cur: Any, table: str, columns: Sequence[str]) -> tuple[int, ...]:
+    key = (table, tuple(columns))
+    found = _ARRAY_POSITIONS.get(key)
+    if found is None:
+        cur.execute(
+            "SELECT a.attname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
+            " WHERE a.attrelid = %s::regclass AND t.typcategory = 'A' AND NOT a.attisdropped",
+            (table,),
+        )
+        names = {r[0] for r in cur.fetchall()}
+        found = _ARRAY_POSITIONS[key] = tuple(i for i, c in enumerate(columns) if c in names)
+    return found
+
+
+def _with_arrays(values: tuple[object, ...], positions: tuple[int, ...]) -> tuple[object, ...]:
+    out = list(values)
+    for i in positions:
+        v = out[i]
+        if v is not None:
+            out[i] = _pg_array(v)  # type: ignore[arg-type]
+    return tuple(out)
 
 
 def _staging_table(cur: Any, table: str) -> str:

@@ -32,7 +32,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final, Literal
 
 from pydantic import BaseModel
@@ -107,9 +107,13 @@ def normalise_id_number(raw: str) -> str:
     ``X``), and a 15-digit first-generation number upgraded to its 18-character form. Anything else (a
     passport number, a typo) is kept in that canonical form rather than rejected. Idempotent.
     """
-    value = raw
+    return _fixed_point(_id_round, raw)
+
+
+def _fixed_point(step: Callable[[str], str], value: str) -> str:
+    # Normalising repeatedly until nothing changes makes each normaliser idempotent by construction.
     for _ in range(_MAX_ROUNDS):
-        nxt = _id_round(value)
+        nxt = step(value)
         if nxt == value:
             break
         value = nxt
@@ -151,13 +155,7 @@ def normalise_phone(raw: str) -> str:
     ``138 1234 5678`` are one number, as are ``+86 10 8888 6666`` and ``(010) 8888-6666``. Foreign numbers keep
     their ``+`` and country code; anything else is kept in canonical form. Idempotent.
     """
-    value = raw
-    for _ in range(_MAX_ROUNDS):
-        nxt = _phone_round(value)
-        if nxt == value:
-            break
-        value = nxt
-    return value
+    return _fixed_point(_phone_round, raw)
 
 
 def is_mobile(raw: str) -> bool:

@@ -7,10 +7,13 @@ lists of events.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import reduce
 from typing import Any, Generic, Protocol, TypeVar
+
+from pydantic import TypeAdapter
 
 from events.catalog import Aggregate, Event
 
@@ -61,3 +64,61 @@ def apply_all(projection: Projection[S], state: S, events: Iterable[Event]) -> S
     if fast is not None:
         return fast(state, events)  # type: ignore[no-any-return]
     return reduce(projection.apply, events, state)
+
+
+# -- helpers shared by the folds -----------------------------------------------------------------------
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """The fields of a state dataclass, in declaration order (computed once per class)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def state_fields(state: Any) -> dict[str, Any]:
+    """A private, mutable copy of a frozen state's fields."""
+    return {name: getattr(state, name) for name in field_names(type(state))}
+
+
+def from_fields(cls: type[S], fields: Mapping[str, Any]) -> S:
+    """A frozen state from its fields. Filling the slots directly is several times cheaper than ``__init__`` or
+    ``dataclasses.replace``, which matters on the hot path (one state copy per aggregate per batch)."""
+    new = object.__new__(cls)
+    for name in field_names(cls):
+        object.__setattr__(new, name, fields[name])
+    return new
+
+
+def replace_fields(state: S, changes: Mapping[str, Any]) -> S:
+    """``dataclasses.replace(state, **changes)``, the cheap way (see :func:`from_fields`)."""
+    new = object.__new__(type(state))
+    for name in field_names(type(state)):
+        object.__setattr__(new, name, changes[name] if name in changes else getattr(state, name))
+    return new
+
+
+def counted(event_count: int, last_event_at: dt.datetime | None, event: Event) -> dict[str, Any]:
+    """The bookkeeping every fold keeps: one more event, and the latest event time seen."""
+    t = event.time
+    return {
+        "event_count": event_count + 1,
+        "last_event_at": t if last_event_at is None or t > last_event_at else last_event_at,
+    }
+
+
+class JsonState(Generic[S]):
+    """Serialises a state dataclass for ``fold_state`` (pydantic, in Rust; defaults left out)."""
+
+    def __init__(self, cls: type[S]) -> None:
+        self._adapter: TypeAdapter[S] = TypeAdapter(cls)
+
+    def dump(self, state: S) -> str:
+        return self._adapter.dump_json(state, exclude_defaults=True).decode()
+
+    def load(self, raw: str) -> S:
+        return self._adapter.validate_json(raw)

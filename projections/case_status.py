@@ -7,16 +7,14 @@ function, so the fold itself needs no calendar.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
-from pydantic import TypeAdapter
-
 from events import data as d
 from events.catalog import Aggregate, Event
+from projections.base import JsonState, counted, from_fields, state_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +88,7 @@ def _step(s: dict[str, Any], event: Event) -> None:
     """Fold one event into ``s``, a private field dict of a state. Tolerant of missing predecessors."""
     t = event.time
     p = event.data
-    s["event_count"] += 1
-    if s["last_event_at"] is None or t > s["last_event_at"]:
-        s["last_event_at"] = t
+    s.update(counted(s["event_count"], s["last_event_at"], event))
     status = _STATUS.get(event.type)
     if status is not None and status != "suspended":
         s["status"] = status
@@ -149,37 +145,22 @@ def _step(s: dict[str, Any], event: Event) -> None:
             pass
 
 
-_FIELDS: Final = tuple(f.name for f in dataclasses.fields(CaseState))
-
-
-def _fields(state: CaseState) -> dict[str, Any]:
-    return {name: getattr(state, name) for name in _FIELDS}
-
-
-def _state(fields: dict[str, Any]) -> CaseState:
-    # Filling slots directly is ~5x cheaper than __init__ / dataclasses.replace on the hot path.
-    new = object.__new__(CaseState)
-    for name in _FIELDS:
-        object.__setattr__(new, name, fields[name])
-    return new
-
-
 def apply(state: CaseState, event: Event) -> CaseState:
     """Fold one case event into the state. Pure; tolerant of missing predecessors (a late intake)."""
-    fields = _fields(state)
+    fields = state_fields(state)
     _step(fields, event)
-    return _state(fields)
+    return from_fields(CaseState, fields)
 
 
 def apply_all(state: CaseState, events: Iterable[Event]) -> CaseState:
     """``reduce(apply, events, state)`` with one copy instead of one per event (same result)."""
-    fields = _fields(state)
+    fields = state_fields(state)
     for event in events:
         _step(fields, event)
-    return _state(fields)
+    return from_fields(CaseState, fields)
 
 
-_ADAPTER: Final = TypeAdapter(CaseState)
+_JSON: Final = JsonState(CaseState)
 
 
 class CaseStatusProjection:
@@ -223,7 +204,7 @@ class CaseStatusProjection:
         )  # fmt: skip
 
     def dump(self, state: CaseState) -> str:
-        return _ADAPTER.dump_json(state, exclude_defaults=True).decode()
+        return _JSON.dump(state)
 
     def load(self, raw: str) -> CaseState:
-        return _ADAPTER.validate_json(raw)
+        return _JSON.load(raw)

@@ -22,16 +22,14 @@ completed again). Rules of the fold (events in (time, id) order; a predecessor m
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pydantic import TypeAdapter
-
 from events import data as d
 from events.catalog import Aggregate, Event
+from projections.base import JsonState, counted, replace_fields
 from projections.deadlines import end_of_day
 
 __all__ = ["RectificationProjection", "RectificationState", "apply", "progress"]
@@ -76,10 +74,7 @@ def apply(state: RectificationState, event: Event) -> RectificationState:
     """Fold one rectification event into the state. Pure; tolerant of missing predecessors."""
     t = event.time
     p = event.data
-    changes: dict[str, Any] = {
-        "event_count": state.event_count + 1,
-        "last_event_at": t if state.last_event_at is None or t > state.last_event_at else state.last_event_at,
-    }
+    changes = counted(state.event_count, state.last_event_at, event)
     status = state.status
     match p:
         case d.RectificationOpened():
@@ -119,21 +114,10 @@ def apply(state: RectificationState, event: Event) -> RectificationState:
                 )  # fmt: skip
         case _:
             pass
-    return _replace(state, changes)
+    return replace_fields(state, changes)
 
 
-_FIELDS: Final = tuple(f.name for f in dataclasses.fields(RectificationState))
-
-
-def _replace(state: RectificationState, changes: dict[str, Any]) -> RectificationState:
-    # dataclasses.replace re-runs __init__ over all fields; copying slots is several times cheaper.
-    new = object.__new__(RectificationState)
-    for name in _FIELDS:
-        object.__setattr__(new, name, changes[name] if name in changes else getattr(state, name))
-    return new
-
-
-_ADAPTER: Final = TypeAdapter(RectificationState)
+_JSON: Final = JsonState(RectificationState)
 
 
 class RectificationProjection:
@@ -165,7 +149,7 @@ class RectificationProjection:
         )  # fmt: skip
 
     def dump(self, state: RectificationState) -> str:
-        return _ADAPTER.dump_json(state, exclude_defaults=True).decode()
+        return _JSON.dump(state)
 
     def load(self, raw: str) -> RectificationState:
-        return _ADAPTER.validate_json(raw)
+        return _JSON.load(raw)

@@ -21,16 +21,14 @@ Life of an order: ``supervision.issued`` → progress reports by its departments
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pydantic import TypeAdapter
-
 from events import data as d
 from events.catalog import Aggregate, Event
+from projections.base import JsonState, counted, replace_fields
 from projections.deadlines import end_of_day
 
 __all__ = ["ESCALATION_STAGES", "SupervisionProjection", "SupervisionState", "apply", "escalation_stage"]
@@ -86,10 +84,7 @@ def apply(state: SupervisionState, event: Event) -> SupervisionState:
     """Fold one supervision event into the state. Pure; tolerant of missing predecessors."""
     t = event.time
     p = event.data
-    changes: dict[str, Any] = {
-        "event_count": state.event_count + 1,
-        "last_event_at": t if state.last_event_at is None or t > state.last_event_at else state.last_event_at,
-    }
+    changes = counted(state.event_count, state.last_event_at, event)
     status = state.status
     match p:
         case d.SupervisionIssued():
@@ -115,7 +110,7 @@ def apply(state: SupervisionState, event: Event) -> SupervisionState:
             changes.update(status="cancelled", cancelled_at=t)
         case _:
             pass
-    return _replace(state, changes)
+    return replace_fields(state, changes)
 
 
 def _set_percent(
@@ -127,23 +122,7 @@ def _set_percent(
     return (*percents, (department, percent))
 
 
-_FIELDS: Final = tuple(f.name for f in dataclasses.fields(SupervisionState))
-
-
-def _replace(state: SupervisionState, changes: dict[str, Any]) -> SupervisionState:
-    # dataclasses.replace re-runs __init__ over all fields; copying slots is several times cheaper.
-    new = object.__new__(SupervisionState)
-    for name in _FIELDS:
-        object.__setattr__(new, name, changes[name] if name in changes else getattr(state, name))
-    return new
-
-
-def pg_text_array(values: Sequence[str]) -> str:
-    """A PostgreSQL array literal (every element quoted, backslash and quote escaped), as COPY reads it."""
-    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
-
-
-_ADAPTER: Final = TypeAdapter(SupervisionState)
+_JSON: Final = JsonState(SupervisionState)
 
 
 class SupervisionProjection:
@@ -168,7 +147,7 @@ class SupervisionProjection:
         s = state
         return (
             s.order_id, s.title, s.issued_by, s.level,
-            pg_text_array(s.departments) if s.departments else None, s.status, s.issued_at, s.due_date,
+            s.departments or None, s.status, s.issued_at, s.due_date,
             end_of_day(s.due_date) if s.due_date is not None else None, s.completed_at, s.completed_by,
             s.cancelled_at, s.urge_count, s.last_urged_at, escalation_stage(s.urge_count),
             progress_percent(s), s.progress_reports, s.last_progress_at, s.target_case_id, s.event_count,
@@ -176,7 +155,7 @@ class SupervisionProjection:
         )  # fmt: skip
 
     def dump(self, state: SupervisionState) -> str:
-        return _ADAPTER.dump_json(state, exclude_defaults=True).decode()
+        return _JSON.dump(state)
 
     def load(self, raw: str) -> SupervisionState:
-        return _ADAPTER.validate_json(raw)
+        return _JSON.load(raw)

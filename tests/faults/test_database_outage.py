@@ -15,7 +15,6 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from psycopg2.extensions import parse_dsn
@@ -24,6 +23,7 @@ from casetrack.bootstrap import migrate
 from casetrack.embedded import start_postgres, stop_postgres, with_database
 from casetrack.settings import Settings
 from tests.faults.support import (
+    Snapshot,
     assert_same_tables,
     check_accounting,
     consumed,
@@ -33,8 +33,6 @@ from tests.faults.support import (
     wait_consumed_more,
     workload,
 )
-
-Snapshot = dict[str, list[tuple[Any, ...]]]
 
 
 def _pg_ctl(args: list[str], pgdata: Path) -> None:

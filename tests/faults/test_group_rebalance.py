@@ -7,13 +7,13 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bench.harness import stop_process
 from casetrack.settings import Settings
 from tests.faults.support import (
+    Snapshot,
     assert_same_tables,
     check_accounting,
     consumed,
@@ -22,8 +22,6 @@ from tests.faults.support import (
     start_consume,
     workload,
 )
-
-Snapshot = dict[str, list[tuple[Any, ...]]]
 
 
 def _assigned(log: Path) -> bool:

@@ -11,12 +11,12 @@ import random
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from casetrack.settings import Settings
 from tests.faults.support import (
+    Snapshot,
     assert_same_tables,
     check_accounting,
     check_atomic_prefix,
@@ -29,8 +29,6 @@ from tests.faults.support import (
     wait_in_batch,
     workload,
 )
-
-Snapshot = dict[str, list[tuple[Any, ...]]]
 
 
 def test_one_kill_mid_batch_then_restart_equals_a_clean_run(

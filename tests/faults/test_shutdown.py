@@ -6,12 +6,12 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from casetrack.settings import Settings
 from tests.faults.support import (
+    Snapshot,
     assert_same_tables,
     check_accounting,
     check_atomic_prefix,
@@ -24,8 +24,6 @@ from tests.faults.support import (
     wait_in_batch,
     workload,
 )
-
-Snapshot = dict[str, list[tuple[Any, ...]]]
 
 
 @pytest.mark.parametrize(

@@ -261,6 +261,8 @@ def test_overdue_follows_the_wall_clock(settings: Settings) -> None:
         "done-in-time": (False, 0, "none"),
         "cancelled-late": (False, 0, "none"),
     }
+    departments = query(url, "SELECT DISTINCT departments FROM supervision_orders")
+    assert departments == [(["市城管局", "市住建局"],)]  # a real text[], in issue order
     items = {
         r[0]: r[1:] for r in query(url, "SELECT item_id, overdue, days_overdue FROM rectification_items")
     }

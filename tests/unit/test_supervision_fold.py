@@ -44,7 +44,7 @@ def test_issued_order() -> None:
     s = fold(P, "S1", [issued(target_case_id="C000001")])
     r = row(s)
     assert r["order_id"] == "S1" and r["status"] == "issued" and r["level"] == "office"
-    assert r["departments"] == '{"市城管局","市住建局"}'
+    assert r["departments"] == ("市城管局", "市住建局")  # the PG adapter writes it as text[]
     assert r["due_date"] == dt.date(2026, 3, 13)
     assert r["due_at"] == dt.datetime(2026, 3, 14, tzinfo=SHANGHAI)  # 24:00 of the due date
     assert r["target_case_id"] == "C000001"
