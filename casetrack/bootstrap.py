@@ -272,7 +272,7 @@ def build_runner(
         ),
         source,
         lambda: PgStore(endpoints.database_url, codec),
-        FoldEngine(projections),
+        FoldEngine(projections, cache_size=c.state_cache_size),
         codec,
         dead_letters,
         ConsumerMetrics(registry) if registry is not None else None,

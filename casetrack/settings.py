@@ -77,6 +77,11 @@ class ConsumerTuning(BaseModel):
         10_000, ge=1000, description="also the group rebalance timeout; Tansu holds JoinGroup this long"
     )
     db_retry_max_seconds: float = Field(30.0, gt=0, description="cap of the exponential backoff on DB errors")
+    state_cache_size: int = Field(
+        100_000,
+        ge=0,
+        description="folded states kept in memory between batches (least recently used out; 0 = none)",
+    )
 
 
 class Settings(BaseSettings):

@@ -9,16 +9,19 @@ It owns what is common to every projection, so the projections stay pure:
   already folded, that aggregate is re-folded from its stored history, so any arrival order converges to
   the in-order result;
 * **set-based writes**: states are loaded with one query per projection, folded in memory, and written
-  back with one upsert.
+  back with one upsert;
+* **a state cache**: the states a batch wrote stay in memory (bounded, least recently used first out) once the
+  runner says the batch committed, so the next batch folds onto them without loading and parsing them again.
+  The runner empties it whenever what the database holds may differ (a rollback, a fence, a new assignment).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from consumers.ports import DeadLetter, StateRow, StoredEvent, StoreTx, Tracked
 from projections.base import Projection, apply_all
@@ -34,6 +37,45 @@ class BatchResult:
     refolded_aggregates: int = 0
     conflicts: list[DeadLetter] = field(default_factory=list)
     applied_by_type: Counter[str] = field(default_factory=Counter)
+    cache_hits: int = 0
+    #: the states this batch wrote, for the cache once the batch has committed
+    written: list[tuple[CacheKey, Cached]] = field(default_factory=list)
+
+
+CacheKey = tuple[str, int, str]  # (family, generation, subject)
+
+
+class Cached(NamedTuple):
+    """A committed state as the engine needs it: the fold itself plus the bookkeeping of :class:`Tracked`."""
+
+    state: Any
+    applied_ids: tuple[str, ...]
+    last_time: dt.datetime
+    last_id: str
+
+
+class StateCache:
+    """Committed states by (family, generation, subject), at most ``max_entries`` (least recently used out)."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[CacheKey, Cached] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def take(self, key: CacheKey) -> Cached | None:
+        # Removed on a hit: the batch either writes the entry back (commit) or the cache is cleared (rollback).
+        return self._entries.pop(key, None)
+
+    def put_all(self, items: Sequence[tuple[CacheKey, Cached]]) -> None:
+        entries = self._entries
+        entries.update(items)
+        for _ in range(len(entries) - self.max_entries):
+            entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
 class FoldEngine:
@@ -43,9 +85,21 @@ class FoldEngine:
         self,
         projections: Mapping[str, Projection[Any]],
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        cache_size: int = 0,
     ) -> None:
         self.projections = dict(projections)
         self.clock = clock
+        self.cache = StateCache(cache_size) if cache_size > 0 else None
+
+    def committed(self, result: BatchResult) -> None:
+        """The batch of ``result`` committed: its states are now what the database holds."""
+        if self.cache is not None:
+            self.cache.put_all(result.written)
+
+    def forget_states(self) -> None:
+        """What the database holds may differ from the cache (rollback, fence, reassignment): drop it."""
+        if self.cache is not None:
+            self.cache.clear()
 
     def run(
         self,
@@ -70,12 +124,10 @@ class FoldEngine:
             by_family[se.event.aggregate][se.event.subject].append(se)
 
         # 2. Load states, drop events each aggregate has folded already (redelivery).
-        states: dict[str, dict[str, Tracked]] = {}
+        states: dict[str, dict[str, Cached]] = {}
         fresh: list[StoredEvent] = []
         for family, by_subject in by_family.items():
-            proj = self.projections[family]
-            loaded = tx.load_states(proj.table, proj.columns[0], generations[family], list(by_subject))
-            states[family] = loaded
+            states[family] = loaded = self._load(tx, family, generations[family], list(by_subject), result)
             for subject, items in by_subject.items():
                 tracked = loaded.get(subject)
                 seen = set(tracked.applied_ids) if tracked else ()
@@ -113,8 +165,11 @@ class FoldEngine:
             history = tx.load_history(family, late) if late else {}
             result.refolded_aggregates += len(late)
             rows: list[StateRow] = []
+            gen = generations[family]
             for subject, items in by_subject.items():
                 if not items:
+                    if subject in loaded:  # taken from the cache, unchanged: goes back as it was
+                        result.written.append(((family, gen, subject), loaded[subject]))
                     continue
                 tracked = loaded.get(subject)
                 applied = tracked.applied_ids if tracked else ()
@@ -127,19 +182,38 @@ class FoldEngine:
                     state = proj.initial(subject)
                 else:
                     ordered = new_events
-                    state = proj.load(tracked.fold_state) if tracked else proj.initial(subject)
+                    state = tracked.state if tracked else proj.initial(subject)
                 state = apply_all(proj, state, ordered)
                 last = max(ordered[-1].sort_key, _key(tracked)) if tracked else ordered[-1].sort_key
-                rows.append(
-                    StateRow(
-                        proj.row(state, now),
-                        Tracked(proj.dump(state), (*applied, *(e.id for e in new_events)), last[0], last[1]),
-                    )
-                )
+                ids = (*applied, *(e.id for e in new_events))
+                rows.append(StateRow(proj.row(state, now), Tracked(proj.dump(state), ids, last[0], last[1])))
+                result.written.append(((family, gen, subject), Cached(state, ids, last[0], last[1])))
                 result.applied += len(new_events)
                 result.applied_by_type.update(e.type for e in new_events)
-            tx.save_states(proj.table, proj.columns, generations[family], rows)
+            tx.save_states(proj.table, proj.columns, gen, rows)
         return result
+
+    def _load(
+        self, tx: StoreTx, family: str, generation: int, subjects: list[str], result: BatchResult
+    ) -> dict[str, Cached]:
+        """The committed states of ``subjects``: from the cache where it has them, else from the store."""
+        out: dict[str, Cached] = {}
+        missing = subjects
+        if self.cache is not None:
+            missing = []
+            take = self.cache.take
+            for subject in subjects:
+                hit = take((family, generation, subject))
+                if hit is None:
+                    missing.append(subject)
+                else:
+                    out[subject] = hit
+            result.cache_hits += len(out)
+        if missing:
+            proj = self.projections[family]
+            for subject, t in tx.load_states(proj.table, proj.columns[0], generation, missing).items():
+                out[subject] = Cached(proj.load(t.fold_state), t.applied_ids, t.last_time, t.last_id)
+        return out
 
 
 def _conflict(se: StoredEvent) -> DeadLetter:
@@ -151,5 +225,5 @@ def _conflict(se: StoredEvent) -> DeadLetter:
     )  # fmt: skip
 
 
-def _key(tracked: Tracked) -> tuple[dt.datetime, str]:
+def _key(tracked: Cached) -> tuple[dt.datetime, str]:
     return (tracked.last_time, tracked.last_id)

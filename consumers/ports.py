@@ -1,5 +1,8 @@
 """The consumer's port to its store, and the values that cross it.
 
+Values built once per event or per state row are named tuples (immutable, and much cheaper to build than
+frozen dataclasses); the rarer ones are frozen dataclasses.
+
 Two adapters implement :class:`Store`: :mod:`consumers.pg_store` (PostgreSQL, production) and
 :mod:`consumers.memory_store` (in memory, for fast tests of the engine). One contract test suite runs
 against both (``tests/contracts/store_contract.py``).
@@ -11,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from events.catalog import Event
 
@@ -22,8 +25,7 @@ class Fenced(RuntimeError):
     """Another consumer (or a generation swap) moved the stored position: this batch must be abandoned."""
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
+class StoredEvent(NamedTuple):
     """A valid event and where it was read."""
 
     event: Event
@@ -48,8 +50,7 @@ class DeadLetter:
     event_type: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Tracked:
+class Tracked(NamedTuple):
     """A projection state as stored: the serialised fold plus the engine's bookkeeping."""
 
     fold_state: str
@@ -58,8 +59,7 @@ class Tracked:
     last_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class StateRow:
+class StateRow(NamedTuple):
     """One row to upsert: projection columns, then the tracked state."""
 
     values: tuple[object, ...]

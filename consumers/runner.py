@@ -22,7 +22,7 @@ from typing import Protocol
 import psycopg2
 
 from consumers.dlq import DeadLetterSink
-from consumers.engine import FoldEngine
+from consumers.engine import BatchResult, FoldEngine
 from consumers.ports import TP, DeadLetter, Fenced, PositionUpdate, Store, StoredEvent, StoreTx
 from consumers.rebalance import RebalanceHandoff
 from events.catalog import Aggregate
@@ -79,6 +79,7 @@ class BatchStats:
     dead_letters: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, reason)
     applied_by_type: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, type)
     refolded: int = 0
+    cache_hits: int = 0
     decode_seconds: float = 0.0
     commit_seconds: float = 0.0
     total_seconds: float = 0.0
@@ -171,6 +172,7 @@ class ProjectionRunner:
         self._load_positions(partitions)
 
     def _load_positions(self, partitions: Sequence[TP]) -> None:
+        self.engine.forget_states()  # another consumer may have written these partitions' states meanwhile
         if self.config.follow_live:
             self.generations = {f: self.store.live_generation(f) for f in set(self.config.topics.values())}
         else:
@@ -188,6 +190,7 @@ class ProjectionRunner:
         self.source.seek(self.positions)
 
     def revoke(self, partitions: Sequence[TP]) -> None:
+        self.engine.forget_states()
         for tp in partitions:
             self.positions.pop(tp, None)
             self.stored.pop(tp, None)
@@ -294,9 +297,38 @@ class ProjectionRunner:
             PositionUpdate(t, p, self.stored.get((t, p)), end, last_times.get((t, p)))
             for (t, p), end in ends.items()
         ]
+        try:
+            result = self._transaction(records, valid, letters, updates)
+        except BaseException:
+            self.engine.forget_states()  # rolled back: the cache may hold states the database does not
+            raise
+        self.engine.committed(result)
+        stats.commit_seconds = time.perf_counter() - t1
+        for tp, end in ends.items():
+            self.positions[tp] = end
+            self.stored[tp] = end
+        stats.applied = result.applied
+        stats.duplicates = result.duplicates
+        stats.refolded = result.refolded_aggregates
+        stats.cache_hits = result.cache_hits
+        for d in letters:
+            stats.dead_letters[(d.topic, d.reason)] += 1
+        for ev_type, n in result.applied_by_type.items():
+            stats.applied_by_type[(_topic_for_type(self.config.topics, ev_type), ev_type)] += n
+        stats.total_seconds = time.perf_counter() - t0
+        return stats
+
+    def _transaction(
+        self,
+        records: Sequence[Record],
+        valid: list[StoredEvent],
+        letters: list[DeadLetter],
+        updates: Sequence[PositionUpdate],
+    ) -> BatchResult:
+        """The batch's one transaction: positions (compare-and-set), event store, projections, dead letters."""
         with self.store.transaction() as tx:
             if self.config.follow_live:
-                for live_family in {self.config.topics[t] for t, _ in ends}:
+                for live_family in {self.config.topics[u.topic] for u in updates}:
                     tx.check_live(live_family, self.generations[live_family])
             by_family: dict[str, int] = {}
             for u in updates:
@@ -314,19 +346,7 @@ class ProjectionRunner:
                     letters.append(replace(c, key=raw.key, value=raw.value, headers=raw.headers))
             tx.record_dead_letters(letters)
             self.dlq.publish(letters)  # flushed before the commit: a dead letter is never lost
-        stats.commit_seconds = time.perf_counter() - t1
-        for tp, end in ends.items():
-            self.positions[tp] = end
-            self.stored[tp] = end
-        stats.applied = result.applied
-        stats.duplicates = result.duplicates
-        stats.refolded = result.refolded_aggregates
-        for d in letters:
-            stats.dead_letters[(d.topic, d.reason)] += 1
-        for ev_type, n in result.applied_by_type.items():
-            stats.applied_by_type[(_topic_for_type(self.config.topics, ev_type), ev_type)] += n
-        stats.total_seconds = time.perf_counter() - t0
-        return stats
+        return result
 
     def _reconnect(self) -> None:
         try:

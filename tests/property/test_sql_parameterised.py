@@ -57,6 +57,17 @@ class Unit:
                 and node.value is not None
             ):
                 self.consts.setdefault(node.target.id, []).append(node.value)
+        # Fields declared ``sql.Composed`` on a class of the module (e.g. a statement plan): reading such a
+        # field yields a composition, which the type checker holds to that type.
+        self.composed_fields = {
+            n.target.id
+            for cls in ast.walk(self.tree)
+            if isinstance(cls, ast.ClassDef)
+            for n in cls.body
+            if isinstance(n, ast.AnnAssign)
+            and isinstance(n.target, ast.Name)
+            and ast.unparse(n.annotation) in ("sql.Composed", "Composed")
+        }
 
     def functions(self) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
         return [n for n in ast.walk(self.tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
@@ -111,6 +122,8 @@ class Scope:
         if isinstance(node, ast.Name):
             values = self.locals.get(node.id) or self.unit.consts.get(node.id) or []
             return bool(values) and all(self.safe(v, depth + 1) for v in values)
+        if isinstance(node, ast.Attribute):
+            return node.attr in self.unit.composed_fields
         return False
 
     def composition(self, node: ast.expr, depth: int) -> bool:
