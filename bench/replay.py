@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     extra = dict(kv.split("=", 1) for kv in args.env)
 
-    h.say(f"machine: {m.machine()}")
+    h.say(f"machine: {m.machine()}; cpu yardstick {m.cpu_speed():.2f} us per json.loads (lower is faster)")
     work = Path(tempfile.mkdtemp(prefix="casetrack-replay-"))
     results: list[tuple[str, m.Run, bool]] = []
     with h.servers() as srv:

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", action="append", default=[], help="run only these variants (by label)")
     args = p.parse_args(argv)
 
-    h.say(f"machine: {m.machine()}")
+    h.say(f"machine: {m.machine()}; cpu yardstick {m.cpu_speed():.2f} us per json.loads (lower is faster)")
     work = Path(tempfile.mkdtemp(prefix="casetrack-scaleout-"))
     variants: list[tuple[str, list[list[str]]]] = [
         ("1 process", [[]]),

@@ -67,7 +67,7 @@ class ConsumerTuning(BaseModel):
     model_config = {"frozen": True}
 
     group_id: str = "casetrack-projections"
-    max_batch_records: int = Field(5000, ge=1, description="records folded and written per transaction")
+    max_batch_records: int = Field(10_000, ge=1, description="records folded and written per transaction")
     poll_timeout_ms: int = Field(200, ge=1)
     max_event_bytes: int = Field(
         256 * 1024, ge=1024, description="larger messages are dead-lettered as oversized"
@@ -78,7 +78,7 @@ class ConsumerTuning(BaseModel):
     )
     db_retry_max_seconds: float = Field(30.0, gt=0, description="cap of the exponential backoff on DB errors")
     state_cache_size: int = Field(
-        100_000,
+        50_000,
         ge=0,
         description="folded states kept in memory between batches (least recently used out; 0 = none)",
     )

@@ -10,8 +10,13 @@ nothing.
 Two handles onto the same rows:
 
 * :class:`CursorKeyStore` runs on a cursor the caller owns and never commits. The consumer binds one to the
-  batch transaction (:func:`keystore_for_tx`), so the keys of a batch are created atomically with the events
-  sealed under them: a rolled-back batch leaves no orphan key, a committed event never lacks its key.
+  batch transaction (:func:`keystore_for_tx`): keys are read in the batch transaction, and a committed event
+  never lacks its key. New keys are created and committed at once on a side connection of the store, not in
+  the batch: two consumer processes whose batches meet the same new person would otherwise queue on the
+  unique index until the first batch commits, which serialised ``--workers`` in measurements. The price is
+  that a batch rolled back after creating a key leaves that key behind, unused (a random key that seals
+  nothing; the retried batch uses it, and ``forget`` destroys it like any other). Without a side connection
+  (``create_with=None``) keys are created in the caller's transaction, atomically with it.
 * :class:`PgKeyStore` owns a connection and commits each call (``casetrack forget``, officer look-ups, producers
   that seal at the source). :meth:`PgKeyStore.destroy` clears the key, tombstones the person and writes the
   ``casetrack.erasure_audit`` row in one transaction.
@@ -81,11 +86,17 @@ class CursorKeyStore:
     redeliveries), and three when some are new.
     """
 
-    __slots__ = ("_cur", "_wrapper")
+    __slots__ = ("_cur", "_wrapper", "_create_with")
 
-    def __init__(self, cur: Any, wrapper: KeyWrapper | None = None) -> None:
+    def __init__(
+        self,
+        cur: Any,
+        wrapper: KeyWrapper | None = None,
+        create_with: Callable[[], psycopg2.extensions.connection] | None = None,
+    ) -> None:
         self._cur = cur
         self._wrapper = wrapper
+        self._create_with = create_with  # an autocommit connection for new keys (see the module docstring)
 
     def __repr__(self) -> str:
         return f"<CursorKeyStore kek={self._wrapper.kek_id if self._wrapper else None}>"
@@ -117,11 +128,14 @@ class CursorKeyStore:
             return self._live(rows)
         fresh = {p: secrets.token_bytes(KEY_BYTES) for p in missing}
         stored = {p: self._wrap(p, k) for p, k in fresh.items()}
-        self._cur.execute(
-            _INSERT,
-            (self._kek_id(), list(stored), [v.hex() for v in stored.values()]),
-        )
-        inserted = {r[0] for r in self._cur.fetchall()}
+        args = (self._kek_id(), list(stored), [v.hex() for v in stored.values()])
+        if self._create_with is None:
+            self._cur.execute(_INSERT, args)
+            inserted = {r[0] for r in self._cur.fetchall()}
+        else:
+            with self._create_with().cursor() as side:  # autocommit: visible to our next statement
+                side.execute(_INSERT, args)
+                inserted = {r[0] for r in side.fetchall()}
         out = self._live(rows)
         out.update((p, fresh[p]) for p in inserted)
         lost = [p for p in missing if p not in inserted]
@@ -213,7 +227,7 @@ def keystore_for_tx(wrapper: KeyWrapper | None) -> Callable[[StoreTx], CursorKey
     def bind(tx: StoreTx) -> CursorKeyStore:
         if not isinstance(tx, PgStoreTx):
             raise TypeError("the PostgreSQL key store needs a PgStoreTx")
-        return CursorKeyStore(tx.cur, wrapper)
+        return CursorKeyStore(tx.cur, wrapper, create_with=tx.side_connection)
 
     return bind
 

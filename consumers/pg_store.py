@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -60,8 +60,15 @@ def _copy(
 class PgStoreTx:
     """One batch transaction on a PostgreSQL connection."""
 
-    def __init__(self, conn: psycopg2.extensions.connection, codec: Codec) -> None:
+    def __init__(
+        self,
+        conn: psycopg2.extensions.connection,
+        codec: Codec,
+        side_connection: Callable[[], psycopg2.extensions.connection] | None = None,
+    ) -> None:
         self.conn = conn
+        #: an autocommit connection of the same store, for work that must not wait for this batch to commit
+        self.side_connection = side_connection
         self.cur = conn.cursor()
         self.codec = codec
 
@@ -288,7 +295,9 @@ class PgStore:
     def __init__(self, dsn: str, codec: Codec | None = None, application_name: str = "casetrack") -> None:
         self.dsn = dsn
         self.codec = codec or Codec()
+        self.application_name = application_name
         self.conn = psycopg2.connect(dsn, application_name=application_name)
+        self._side: psycopg2.extensions.connection | None = None
         with self.conn, self.conn.cursor() as cur:
             cur.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS _in_events (event_id text, aggregate text, subject text,"
@@ -300,13 +309,20 @@ class PgStore:
     @contextmanager
     def transaction(self) -> Iterator[PgStoreTx]:
         try:
-            tx = PgStoreTx(self.conn, self.codec)
+            tx = PgStoreTx(self.conn, self.codec, self.side_connection)
             yield tx
             self.conn.commit()
         except BaseException:
             if not self.conn.closed:
                 self.conn.rollback()
             raise
+
+    def side_connection(self) -> psycopg2.extensions.connection:
+        """A second connection in autocommit mode, opened on first use (see :attr:`PgStoreTx.side_connection`)."""
+        if self._side is None or self._side.closed:
+            self._side = psycopg2.connect(self.dsn, application_name=f"{self.application_name}-side")
+            self._side.autocommit = True
+        return self._side
 
     def positions(self, generation: int, partitions: Sequence[TP]) -> dict[TP, int]:
         with self.conn, self.conn.cursor() as cur:
@@ -325,14 +341,19 @@ class PgStore:
                 raise LookupError(f"no live generation for {family}: run `casetrack migrate`")
             return int(row[0])
 
-    def iter_events(self, aggregate: str, batch_size: int = 5000) -> Iterator[list[Event]]:
+    def iter_events(
+        self, aggregate: str, batch_size: int = 5000, *, part: int = 0, parts: int = 1
+    ) -> Iterator[list[Event]]:
+        """The event store in (subject, time, id) order, in chunks that never split a subject. With ``parts``
+        > 1, only the subjects of slice ``part`` (by a hash of the subject), for parallel rebuilds."""
         # A named (server-side) cursor streams the store without holding it in memory.
         with self.conn.cursor(name=f"history_{aggregate}") as cur:
             cur.itersize = batch_size
             cur.execute(
                 "SELECT subject, event_id, source, type, time, schemaversion, data FROM casetrack.event_store"
-                " WHERE aggregate = %s ORDER BY subject, time, event_id",
-                (aggregate,),
+                " WHERE aggregate = %s AND (%s = 1 OR (hashtext(subject) & 2147483647) %% %s = %s)"
+                " ORDER BY subject, time, event_id",
+                (aggregate, parts, parts, part),
             )
             chunk: list[Event] = []
             for subject, *rest in cur:
@@ -345,4 +366,6 @@ class PgStore:
         self.conn.commit()
 
     def close(self) -> None:
+        if self._side is not None:
+            self._side.close()
         self.conn.close()

@@ -132,6 +132,13 @@ def _age(seconds: float | None) -> str:
 )
 @click.option("--keep-retired", is_flag=True, help="Keep the old generation's rows (delete them later).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (logs and the summary only).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="event-store: processes folding slices of the aggregates in parallel (one core each).",
+)
 @click.pass_context
 def replay(
     ctx: click.Context,
@@ -140,6 +147,7 @@ def replay(
     accept_broker_loss: bool,
     keep_retired: bool,
     no_progress: bool,
+    workers: int,
 ) -> None:
     """Rebuild projections beside the live ones and swap them in atomically (zero downtime).
 
@@ -158,6 +166,7 @@ def replay(
             reports = do_replay(
                 settings, ep, families, source,  # type: ignore[arg-type]
                 bar.update, accept_broker_loss=accept_broker_loss, keep_retired=keep_retired,
+                workers=workers,
             )  # fmt: skip
     except ReplayError as exc:
         raise click.ClickException(str(exc)) from None

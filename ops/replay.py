@@ -20,7 +20,6 @@ Sources:
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -36,10 +35,11 @@ from casetrack.bootstrap import Endpoints, build_codec, build_projections, build
 from casetrack.settings import Settings
 from consumers.dlq import ListDeadLetterSink
 from consumers.pg_store import PgStore, PgStoreTx
-from consumers.ports import TP, StateRow, Tracked
+from consumers.ports import TP
 from consumers.runner import ProjectionRunner
 from events.catalog import Aggregate, Event
-from projections.base import Projection, fold
+from ops.rebuild import build_from_event_store, save_folded
+from projections.base import Projection
 
 log = logging.getLogger("casetrack.replay")
 Source = Literal["kafka", "event-store"]
@@ -78,8 +78,10 @@ def replay(
     keep_retired: bool = False,
     swap_timeout_seconds: float = 30.0,
     delete_batch: int = 5000,
+    workers: int = 1,
 ) -> list[ReplayReport]:
-    """Rebuild ``families`` one after the other; returns a report per family."""
+    """Rebuild ``families`` one after the other; returns a report per family. ``workers`` processes fold the
+    event store in parallel (``source="event-store"``; see :mod:`ops.rebuild`)."""
     projections = build_projections(settings)
     unknown = [f for f in families if f not in projections]
     if unknown:
@@ -87,6 +89,7 @@ def replay(
     reports = []
     for family in families:
         builder = _Builder(settings, endpoints, family, projections[family], progress or (lambda *_: None))
+        builder.workers = workers
         reports.append(
             builder.run(source, accept_broker_loss, keep_retired, swap_timeout_seconds, delete_batch)
         )
@@ -103,6 +106,7 @@ class _Builder:
         self.table = sql.Identifier(*projection.table.split("."))
         self.key = sql.Identifier(projection.columns[0])
         self.ctl: Any = psycopg2.connect(ep.database_url, application_name="casetrack-replay")
+        self.workers = 1
 
     def run(
         self, source: Source, accept_loss: bool, keep_retired: bool, swap_timeout: float, delete_batch: int
@@ -320,9 +324,6 @@ class _Builder:
 
     # -- from the event store --------------------------------------------------------------------------
     def _from_event_store(self, report: ReplayReport) -> None:
-        reader = PgStore(
-            self.ep.database_url, build_codec(self.settings), application_name="casetrack-replay"
-        )
         writer = PgStore(
             self.ep.database_url, build_codec(self.settings), application_name="casetrack-replay"
         )
@@ -331,13 +332,10 @@ class _Builder:
                 cut = self._max_seq(cur)  # with the lock: nothing at or below it is still uncommitted
                 cur.execute("SELECT count(*) FROM casetrack.event_store WHERE aggregate = %s", (self.family,))
                 total = int(cur.fetchone()[0])
-            done = 0
-            for chunk in reader.iter_events(self.family):
-                with writer.transaction() as tx:
-                    self._save(tx, report.generation, chunk)
-                done += len(chunk)
-                report.events = done
-                self.progress("build", done, max(total, done))
+            report.events = build_from_event_store(
+                self.settings, self.ep, self.family, report.generation, self.workers,
+                lambda done: self.progress("build", done, max(total, done)),
+            )  # fmt: skip
             # Catch up in rounds outside the lock while the delta is large, then once more inside it.
             for _round in range(5):
                 with self._locked() as (cur, _old):
@@ -362,7 +360,6 @@ class _Builder:
                 report.previous = old
             report.swap_seconds = time.monotonic() - t0
         finally:
-            reader.close()
             writer.close()
 
     def _max_seq(self, cur: Any) -> int:
@@ -390,18 +387,4 @@ class _Builder:
             self._save(tx, generation, [e for s in subjects for e in history.get(s, [])])
 
     def _save(self, tx: PgStoreTx, generation: int, events: Sequence[Event]) -> None:
-        by_subject: dict[str, list[Event]] = {}
-        for e in events:
-            by_subject.setdefault(e.subject, []).append(e)
-        now = dt.datetime.now(dt.UTC)
-        rows = []
-        for subject, evs in by_subject.items():
-            state = fold(self.proj, subject, evs)
-            last = max(e.sort_key for e in evs)
-            rows.append(
-                StateRow(
-                    self.proj.row(state, now),
-                    Tracked(self.proj.dump(state), tuple(e.id for e in evs), last[0], last[1]),
-                )
-            )
-        tx.save_states(self.proj.table, self.proj.columns, generation, rows)
+        save_folded(tx, self.proj, generation, events)

@@ -94,9 +94,9 @@ def _wait_until_folded(url: str, n_events: int, timeout: float = 60) -> None:
     raise AssertionError("the live consumer did not catch up")
 
 
-@pytest.mark.parametrize("source", ["kafka", "event-store"])
+@pytest.mark.parametrize(("source", "workers"), [("kafka", 1), ("event-store", 1), ("event-store", 2)])
 def test_replay_in_traffic_never_shows_a_partial_table(
-    settings_factory: Callable[..., Settings], database_url: str, source: str
+    settings_factory: Callable[..., Settings], database_url: str, source: str, workers: int
 ) -> None:
     settings = settings_factory(database_url, max_batch_records=100)
     url = settings.database_url or ""
@@ -117,7 +117,7 @@ def test_replay_in_traffic_never_shows_a_partial_table(
         time.sleep(0.5)
         (report,) = replay(
             settings, endpoints(settings), ["case"], source,  # type: ignore[arg-type]
-            lambda *p: progress.append(p),
+            lambda *p: progress.append(p), workers=workers,
         )  # fmt: skip
         time.sleep(0.5)  # traffic continues after the swap
     finally:
@@ -170,12 +170,16 @@ def test_replay_in_traffic_never_shows_a_partial_table(
         assert (status, dept, count, reopens) == (s.status, s.department, s.event_count, s.reopen_count)
 
 
-def test_replay_one_projection_leaves_the_others(settings: Settings) -> None:
+@pytest.mark.parametrize("workers", ["1", "3"])
+def test_replay_one_projection_leaves_the_others(settings: Settings, workers: str) -> None:
     url = settings.database_url or ""
     publish(settings, case_stream(20))
     consume(settings)
     before = query(url, "SELECT * FROM case_status ORDER BY case_id")
-    result = run_cli(settings, ["replay", "--projection", "case", "--from", "event-store", "--no-progress"])
+    result = run_cli(
+        settings,
+        ["replay", "--projection", "case", "--from", "event-store", "--no-progress", "--workers", workers],
+    )
     assert result.returncode == 0, result.stderr
     assert "case: generation 4 is live (was 1)" in result.stdout
     gens = dict(query(url, "SELECT projection, generation FROM casetrack.live_generations"))

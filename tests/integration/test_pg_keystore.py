@@ -235,3 +235,28 @@ def test_a_generated_pseudonym_key_is_wrapped_under_the_kek(database_url: str) -
             load_pseudonym_key(conn, None)  # the KEK is required to read it
     finally:
         conn.close()
+
+
+def test_batches_creating_one_new_key_on_side_connections_do_not_wait_for_each_other(
+    database_url: str,
+) -> None:
+    """Consumer processes (``--workers``) create keys on a side connection: a batch that meets a person another
+    uncommitted batch has just met gets the same key at once, instead of queueing on the unique index."""
+    person = fresh_person()
+    conns = [psycopg2.connect(database_url) for _ in range(4)]
+    batch_a, batch_b, side_a, side_b = conns
+    side_a.autocommit = side_b.autocommit = True
+    try:
+        with batch_b.cursor() as cur:
+            cur.execute("SET statement_timeout = '5s'")  # a wait would fail the test instead of hanging it
+        key_a = CursorKeyStore(batch_a.cursor(), create_with=lambda: side_a).get_or_create_many([person])
+        key_b = CursorKeyStore(batch_b.cursor(), create_with=lambda: side_b).get_or_create_many([person])
+        assert key_a == key_b and person in key_a
+        batch_a.rollback()  # the key was committed on its own: a retried batch finds it
+        batch_b.commit()
+        assert query(
+            database_url, "SELECT count(*) FROM casetrack.person_keys WHERE person = %s", (person,)
+        ) == [(1,)]
+    finally:
+        for conn in conns:
+            conn.close()

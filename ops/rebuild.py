@@ -1,0 +1,137 @@
+"""Fold the event store into a building generation, in one process or several.
+
+``casetrack replay --from event-store --workers N`` splits the family's subjects into ``N`` slices by a hash
+of the subject (an aggregate's events all fall in one slice) and folds each slice in its own process with its
+own connections; each writes its states into the same building generation, which analysts do not see until
+the swap (:mod:`ops.replay`). Folding is CPU-bound Python, so one process uses one core; reading, decoding and
+folding a slice does not depend on any other slice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing as mp
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from casetrack.bootstrap import Endpoints, build_codec, build_projections
+from casetrack.settings import Settings
+from consumers.pg_store import PgStore, PgStoreTx
+from consumers.ports import StateRow, Tracked
+from events.catalog import Event
+from projections.base import Projection, fold
+
+
+def save_folded(tx: PgStoreTx, proj: Projection[Any], generation: int, events: Sequence[Event]) -> None:
+    """Fold ``events`` (whole aggregates, in store order) and upsert one state row per aggregate."""
+    by_subject: dict[str, list[Event]] = {}
+    for e in events:
+        by_subject.setdefault(e.subject, []).append(e)
+    now = dt.datetime.now(dt.UTC)
+    rows = []
+    for subject, evs in by_subject.items():
+        state = fold(proj, subject, evs)
+        last = max(e.sort_key for e in evs)
+        rows.append(
+            StateRow(
+                proj.row(state, now),
+                Tracked(proj.dump(state), tuple(e.id for e in evs), last[0], last[1]),
+            )
+        )
+    tx.save_states(proj.table, proj.columns, generation, rows)
+
+
+def _build_slice(
+    settings: Settings,
+    ep: Endpoints,
+    family: str,
+    generation: int,
+    part: int,
+    parts: int,
+    report: Callable[[int], None],
+) -> int:
+    proj = build_projections(settings)[family]
+    codec = build_codec(settings)
+    reader = PgStore(ep.database_url, codec, application_name="casetrack-replay")
+    writer = PgStore(ep.database_url, codec, application_name="casetrack-replay")
+    done = 0
+    try:
+        for chunk in reader.iter_events(family, part=part, parts=parts):
+            with writer.transaction() as tx:
+                save_folded(tx, proj, generation, chunk)
+            done += len(chunk)
+            report(len(chunk))
+    finally:
+        reader.close()
+        writer.close()
+    return done
+
+
+def _slice_process(
+    settings: Settings, ep: Endpoints, family: str, generation: int, part: int, parts: int, out: Any
+) -> None:
+    try:
+        _build_slice(settings, ep, family, generation, part, parts, lambda n: out.put(("events", n)))
+        out.put(("done", part))
+    except BaseException as exc:  # reported to the parent, which fails the replay
+        out.put(("error", f"slice {part + 1}/{parts}: {type(exc).__name__}: {exc}"))
+        raise
+
+
+def build_from_event_store(
+    settings: Settings,
+    ep: Endpoints,
+    family: str,
+    generation: int,
+    workers: int,
+    progress: Callable[[int], None],
+) -> int:
+    """Fold every stored event of ``family`` into ``generation``; returns the number of events folded.
+    ``progress`` is called with the running total."""
+    if workers <= 1:
+        total = [0]
+
+        def step(n: int) -> None:
+            total[0] += n
+            progress(total[0])
+
+        return _build_slice(settings, ep, family, generation, 0, 1, step)
+    # fork when this is the only thread (instant start, nothing to re-import); spawn otherwise (see
+    # casetrack.workers). The children use connections of their own and leave the parent's untouched.
+    method = "fork" if threading.active_count() == 1 and "fork" in mp.get_all_start_methods() else "spawn"
+    ctx: Any = mp.get_context(method)
+    out = ctx.Queue()
+    procs = [
+        ctx.Process(target=_slice_process, args=(settings, ep, family, generation, k, workers, out))
+        for k in range(workers)
+    ]
+    for p in procs:
+        p.start()
+    done, finished, errors = 0, 0, list[str]()
+    try:
+        while finished < workers and not errors:
+            try:
+                kind, value = out.get(timeout=0.5)
+            except queue.Empty:
+                if not any(p.is_alive() for p in procs) and out.empty():
+                    break
+                continue
+            if kind == "events":
+                done += value
+                progress(done)
+            elif kind == "done":
+                finished += 1
+            else:
+                errors.append(value)
+    finally:
+        if errors:
+            for p in procs:
+                p.terminate()
+        for p in procs:
+            p.join()
+    failed = [p.exitcode for p in procs if p.exitcode != 0]
+    if errors or failed or finished < workers:
+        raise RuntimeError("; ".join(errors) or f"a rebuild worker failed (exit codes {failed})")
+    return done
