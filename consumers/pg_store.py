@@ -54,7 +54,29 @@ def _copy(
     stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv{})").format(
         sql.Identifier(*table.split(".")), sql.SQL(",").join(map(sql.Identifier, columns)), options
     )
-    cur.copy_expert(stmt.as_string(cur), buf)
+    cur.copy_expert(stmt.as_string(cur), buf, size=1 << 20)
+
+
+def _text(value: str) -> str:
+    """A value for COPY's text format: backslash, tab, newline and carriage return escaped."""
+    if "\\" in value:
+        value = value.replace("\\", "\\\\")
+    if "\t" in value or "\n" in value or "\r" in value:
+        value = value.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
+def _json_text(value: str) -> str:
+    # Compact JSON holds no raw tab, newline or carriage return (they are escaped inside strings).
+    return value.replace("\\", "\\\\") if "\\" in value else value
+
+
+def _copy_text(cur: Any, table: str, columns: Sequence[str], lines: list[str]) -> None:
+    buf = io.StringIO("".join(lines))
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(*table.split(".")), sql.SQL(",").join(map(sql.Identifier, columns))
+    )
+    cur.copy_expert(stmt.as_string(cur), buf, size=1 << 20)
 
 
 class PgStoreTx:
@@ -102,27 +124,30 @@ class PgStoreTx:
     def append_events(self, events: Sequence[StoredEvent]) -> set[str]:
         if not events:
             return set()
-        rows = []
-        for se in events:
-            e = se.event
-            payload = e.data.model_dump_json(exclude_none=True)
-            rows.append(
-                (e.id, e.aggregate, e.subject, e.type, e.time, e.schemaversion, e.source, payload,
-                 se.topic, se.partition, se.offset)
-            )  # fmt: skip
+        # COPY text format, built directly: cheaper than csv for these rows, and only the fields that may hold
+        # any character are escaped (type and aggregate come from the catalog, topic names are [a-zA-Z0-9._-],
+        # and compact JSON has no raw tab or newline).
+        t = _text
+        lines = [
+            f"{t(e.id)}\t{e.aggregate}\t{t(e.subject)}\t{e.type}\t{e.time.isoformat()}\t{e.schemaversion}"
+            f"\t{t(e.source)}\t{_json_text(e.data.model_dump_json(exclude_none=True))}\t{se.topic}"
+            f"\t{se.partition}\t{se.offset}\n"
+            for se in events
+            for e in (se.event,)
+        ]
         # Redeliveries were filtered against each aggregate's applied ids already, so a conflict here is rare
         # (an id reused across aggregates, or a rebuild generation). Fast path: COPY straight into the store;
         # on a unique violation, roll back to the savepoint and take the ON CONFLICT path.
         self.cur.execute("SAVEPOINT append_events")
         try:
-            _copy(self.cur, "casetrack.event_store", _EVENT_COLS, rows, ())
+            _copy_text(self.cur, "casetrack.event_store", _EVENT_COLS, lines)
         except psycopg2.errors.UniqueViolation:
             self.cur.execute("ROLLBACK TO SAVEPOINT append_events")
         else:
             self.cur.execute("RELEASE SAVEPOINT append_events")
-            return {r[0] for r in rows}
+            return {se.event.id for se in events}
         self.cur.execute("TRUNCATE _in_events")
-        _copy(self.cur, "_in_events", _EVENT_COLS, rows, ())
+        _copy_text(self.cur, "_in_events", _EVENT_COLS, lines)
         self.cur.execute(
             "INSERT INTO casetrack.event_store (event_id, aggregate, subject, type, time, schemaversion, source,"
             ' data, topic, partition, "offset") SELECT event_id, aggregate, subject, type, time, schemaversion,'

@@ -59,6 +59,22 @@ class StoreContract:
             history = tx.load_history("case", [subject])[subject]
         assert [e.id for e in history] == [se.event.id for se in events if se.event.subject == subject]
 
+    @pytest.mark.parametrize(
+        "odd", ["back\\slash", "tab\there", "new\nline", "cr\rhere", "\\N", 'quote"s', "\\."]
+    )
+    def test_any_text_is_stored_exactly(self, store: Store, odd: str) -> None:
+        # Ids, subjects, sources and payload text may hold any character COPY gives a meaning to.
+        (first, *_rest) = stored(1)
+        e = first.event
+        data = e.data.model_copy(update={"summary": f"x{odd}y"}) if hasattr(e.data, "summary") else e.data
+        event = e.model_copy(
+            update={"id": f"id-{odd}", "subject": f"S{odd}", "source": f"src{odd}", "data": data}
+        )
+        with store.transaction() as tx:
+            assert tx.append_events([StoredEvent(event, "cases", 0, 0)]) == {event.id}
+            (back,) = tx.load_history("case", [event.subject])[event.subject]
+        assert back == event
+
     def test_states_round_trip(self, store: Store) -> None:
         events = stored(2)
         subject = events[0].event.subject
