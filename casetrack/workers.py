@@ -14,6 +14,7 @@ import queue
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -38,13 +39,18 @@ def split(partitions: list[TP], n: int) -> list[list[TP]]:
 
 
 def _worker(
-    settings: Settings, endpoints: Endpoints, partitions: list[TP], until_caught_up: bool, out: Any
+    settings: Settings,
+    endpoints: Endpoints,
+    partitions: list[TP],
+    until_caught_up: bool,
+    out: Any,
+    runner_options: dict[str, Any],
 ) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("kafka").setLevel(logging.WARNING)
-    runner = build_runner(settings, endpoints)
+    runner = build_runner(settings, endpoints, **runner_options)
     signal.signal(signal.SIGTERM, lambda *_: runner.stop())
     signal.signal(signal.SIGINT, lambda *_: runner.stop())
     try:
@@ -67,9 +73,21 @@ def _start_method() -> str:
     return "spawn"
 
 
-def run_workers(settings: Settings, endpoints: Endpoints, n: int, until_caught_up: bool) -> RunTotals:
-    """Run ``n`` worker processes to completion; returns the summed totals. Raises if a worker failed."""
-    probe = build_runner(settings, endpoints)
+def run_workers(
+    settings: Settings,
+    endpoints: Endpoints,
+    n: int,
+    until_caught_up: bool,
+    *,
+    runner_options: dict[str, Any] | None = None,
+    tick: Callable[[], None] | None = None,
+) -> RunTotals:
+    """Run ``n`` worker processes to completion; returns the summed totals. Raises if a worker failed.
+
+    ``runner_options`` go to :func:`casetrack.bootstrap.build_runner` (a replay builds a fixed generation this
+    way); ``tick`` is called about twice a second while the workers run (progress output)."""
+    runner_options = runner_options or {}
+    probe = build_runner(settings, endpoints, **runner_options)
     try:
         partitions = probe.all_partitions()
     finally:
@@ -77,7 +95,10 @@ def run_workers(settings: Settings, endpoints: Endpoints, n: int, until_caught_u
     groups = split(partitions, n)
     ctx: Any = mp.get_context(_start_method())
     out = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(settings, endpoints, g, until_caught_up, out)) for g in groups]
+    procs = [
+        ctx.Process(target=_worker, args=(settings, endpoints, g, until_caught_up, out, runner_options))
+        for g in groups
+    ]
     for p in procs:
         p.start()
 
@@ -97,6 +118,8 @@ def run_workers(settings: Settings, endpoints: Endpoints, n: int, until_caught_u
             try:
                 results.append(out.get(timeout=0.5))
             except queue.Empty:
+                if tick is not None:
+                    tick()
                 if not any(p.is_alive() for p in procs) and out.empty():
                     break  # a worker died without reporting; its exit code tells below
         for p in procs:

@@ -137,7 +137,8 @@ def _age(seconds: float | None) -> str:
     type=click.IntRange(1, 64),
     default=1,
     show_default=True,
-    help="event-store: processes folding slices of the aggregates in parallel (one core each).",
+    help="Processes folding in parallel (one core each): over partitions (kafka) or slices of the aggregates "
+    "(event-store).",
 )
 @click.pass_context
 def replay(

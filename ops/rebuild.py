@@ -1,10 +1,14 @@
-"""Fold the event store into a building generation, in one process or several.
+"""Build a new generation in several processes: from the event store, or the bulk of a Kafka replay.
 
 ``casetrack replay --from event-store --workers N`` splits the family's subjects into ``N`` slices by a hash
 of the subject (an aggregate's events all fall in one slice) and folds each slice in its own process with its
 own connections; each writes its states into the same building generation, which analysts do not see until
 the swap (:mod:`ops.replay`). Folding is CPU-bound Python, so one process uses one core; reading, decoding and
 folding a slice does not depend on any other slice.
+
+``casetrack replay --from kafka --workers N`` reads the bulk of the topic in ``N`` processes over disjoint
+partitions, exactly as ``consume --workers`` does but into the building generation; the replay then resumes
+from the positions they stored for the catch-up and the swap (:func:`bulk_from_kafka`).
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from casetrack.bootstrap import Endpoints, build_codec, build_projections
+from casetrack.bootstrap import Endpoints, build_codec, build_projections, build_runner
 from casetrack.settings import Settings
+from casetrack.workers import run_workers
 from consumers.pg_store import PgStore, PgStoreTx
-from consumers.ports import StateRow, Tracked
+from consumers.ports import TP, StateRow, Tracked
+from consumers.runner import ProjectionRunner
 from events.catalog import Event
 from projections.base import Projection, fold
 
@@ -135,3 +141,29 @@ def build_from_event_store(
     if errors or failed or finished < workers:
         raise RuntimeError("; ".join(errors) or f"a rebuild worker failed (exit codes {failed})")
     return done
+
+
+def bulk_from_kafka(
+    settings: Settings,
+    endpoints: Endpoints,
+    runner: ProjectionRunner,
+    begin: dict[TP, int],
+    workers: int,
+    options: dict[str, Any],
+    progress: Callable[[int], None],
+) -> ProjectionRunner:
+    """Fold the bulk of the topic with ``workers`` processes, then return a fresh runner (built with the same
+    ``options``) that resumes from the positions they stored. ``runner`` is closed. ``progress`` gets the
+    expected total and reads the committed positions itself."""
+    runner.step()  # one batch: the broker's high watermarks, for the progress total
+    ends = {tp: max(runner.source.highwater(tp) or 0, pos) for tp, pos in runner.positions.items()}
+    total = sum(ends[tp] - begin[tp] for tp in ends)
+    applied = runner.totals.applied
+    runner.close()  # no Kafka client threads while the workers fork
+    totals = run_workers(
+        settings, endpoints, workers, True, runner_options=options, tick=lambda: progress(total)
+    )
+    fresh = build_runner(settings, endpoints, **options)
+    fresh.start()  # from the positions the workers stored for the new generation
+    fresh.totals.applied = applied + totals.applied
+    return fresh

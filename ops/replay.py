@@ -38,7 +38,7 @@ from consumers.pg_store import PgStore, PgStoreTx
 from consumers.ports import TP
 from consumers.runner import ProjectionRunner
 from events.catalog import Aggregate, Event
-from ops.rebuild import build_from_event_store, save_folded
+from ops.rebuild import build_from_event_store, bulk_from_kafka, save_folded
 from projections.base import Projection
 
 log = logging.getLogger("casetrack.replay")
@@ -226,10 +226,11 @@ class _Builder:
 
     # -- from Kafka ------------------------------------------------------------------------------------
     def _from_kafka(self, report: ReplayReport, accept_loss: bool, swap_timeout: float) -> None:
-        runner = build_runner(
-            self.settings, self.ep, follow_live=False, generations={self.family: report.generation},
+        options: dict[str, Any] = dict(
+            follow_live=False, generations={self.family: report.generation},
             dead_letters=ListDeadLetterSink(), topics={self.topic: self.family},
         )  # fmt: skip
+        runner = build_runner(self.settings, self.ep, **options)
         try:
             runner.start()
             begin = dict(runner.positions)
@@ -240,6 +241,11 @@ class _Builder:
                     + ", ".join(f"{t}[{p}]" for t, p in trimmed)
                     + ": a rebuild from Kafka would miss those events; use `--from event-store`"
                 )
+            if self.workers > 1:
+                runner = bulk_from_kafka(
+                    self.settings, self.ep, runner, begin, self.workers, options,
+                    self._built_progress(report.generation, begin),
+                )  # fmt: skip
             self._catch_up(runner, begin, report)
             for _attempt in range(5):
                 if self._swap_kafka(runner, begin, report, accept_loss, swap_timeout):
@@ -249,6 +255,14 @@ class _Builder:
             raise ReplayError("could not catch up with the live consumers within the swap window (5 tries)")
         finally:
             runner.close()
+
+    def _built_progress(self, generation: int, begin: dict[TP, int]) -> Callable[[int], None]:
+        def progress(total: int) -> None:  # positions the rebuild workers have committed, from the database
+            with self.ctl, self.ctl.cursor() as cur:
+                done = sum(self._positions(cur, generation).values()) - sum(begin.values())
+            self.progress("build", done, max(total, done))
+
+        return progress
 
     def _catch_up(self, runner: ProjectionRunner, begin: dict[TP, int], report: ReplayReport) -> None:
         """Read until (nearly) caught up. Under steady traffic the end keeps moving, so "close enough" is a

@@ -94,7 +94,9 @@ def _wait_until_folded(url: str, n_events: int, timeout: float = 60) -> None:
     raise AssertionError("the live consumer did not catch up")
 
 
-@pytest.mark.parametrize(("source", "workers"), [("kafka", 1), ("event-store", 1), ("event-store", 2)])
+@pytest.mark.parametrize(
+    ("source", "workers"), [("kafka", 1), ("kafka", 2), ("event-store", 1), ("event-store", 2)]
+)
 def test_replay_in_traffic_never_shows_a_partial_table(
     settings_factory: Callable[..., Settings], database_url: str, source: str, workers: int
 ) -> None:
