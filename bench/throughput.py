@@ -172,13 +172,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _profiled(cmd: list[str], env: dict[str, str], url: str, work: Path, out: Path, total: int) -> m.Run:
-    """Run the consumer under ``py-spy record`` (collapsed stacks, 100 Hz, including native frames off)."""
+    """Run the consumer under ``py-spy record`` (collapsed stacks, 100 Hz, every process: the workers too)."""
     pyspy = str(Path(sys.executable).with_name("py-spy"))
     t0 = time.monotonic()
     log = work / "consume.log"
     with open(log, "wb") as fh:
         proc = subprocess.Popen(
-            [pyspy, "record", "-r", "100", "-f", "raw", "-o", str(out), "--", h.CASETRACK, *cmd],
+            [pyspy, "record", "-r", "100", "--subprocesses", "-f", "raw", "-o", str(out), "--", h.CASETRACK, *cmd],
             env=env, stdout=fh, stderr=subprocess.STDOUT, cwd=h.REPO,
         )  # fmt: skip
         watch = m.MemoryWatch(proc.pid)

@@ -4,8 +4,9 @@
 transaction, before the engine appends to the event store or folds, it replaces every plaintext petitioner
 with its sealed form (AES-256-GCM under the person's own key, see :mod:`events.pii`), so neither the event
 store nor any projection ever holds plaintext. Petitioners sealed at the source pass through; those of a
-forgotten person become the erased form. The keys of a batch are looked up (and created) on the batch's own
-transaction, with one query when they all exist.
+forgotten person become the erased form. The keys of a batch are looked up in the batch's own transaction,
+with one query when they all exist; new ones are created and committed on the store's side connection first
+(see :mod:`consumers.pg_keystore`), so consumer processes never wait for each other's batches.
 
 :func:`forget` and :func:`officer_lookup` are what the ``casetrack forget`` and ``casetrack officer-lookup``
 commands do (:mod:`ops.cli_privacy`).

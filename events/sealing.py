@@ -221,7 +221,7 @@ class Sealer:
 
     def with_keystore(self, keystore: KeyStore) -> Sealer:
         """A sealer on another handle of the key store (the consumer's: one bound to the batch transaction,
-        so keys are created atomically with the events sealed under them). It shares this sealer's
+        so a committed event never lacks its key). It shares this sealer's
         pseudonymizer and ``AESGCM`` cache; the cache is safe to share because a cached object is only used
         when its key equals the key the store returned for the current batch."""
         other = object.__new__(Sealer)
