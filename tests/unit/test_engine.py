@@ -74,3 +74,46 @@ def test_an_id_reused_for_another_aggregate_is_a_conflict() -> None:
         result = engine.run(tx, GEN, [StoredEvent(impostor, "cases", 0, 5)])
     assert result.applied == 0 and [c.reason for c in result.conflicts] == ["id_conflict"]
     assert "OTHER" not in rows(store)
+
+
+def _run_cached(engine: FoldEngine, store: MemoryStore, events: list[Event], batch: int) -> None:
+    for i in range(0, len(events), batch):
+        chunk = [StoredEvent(e, "cases", 0, i + j) for j, e in enumerate(events[i : i + batch])]
+        with store.transaction() as tx:
+            result = engine.run(tx, GEN, chunk)
+        engine.committed(result)  # what the runner does once the transaction has committed
+
+
+def test_the_state_cache_gives_the_same_rows_and_serves_later_batches() -> None:
+    events = case_stream(25, seed=5)
+    shuffled = events[:]
+    random.Random(5).shuffle(shuffled)
+    reference = MemoryStore()
+    run(reference, events)
+    store = MemoryStore()
+    engine = FoldEngine({"case": P}, cache_size=10)  # smaller than the 25 cases: evictions happen too
+    _run_cached(engine, store, shuffled, 7)
+    assert rows(store) == rows(reference)
+    assert engine.cache is not None and 0 < len(engine.cache) <= 10
+
+
+def test_a_batch_that_did_not_commit_never_reaches_the_cache() -> None:
+    events = case_stream(3)
+    store = MemoryStore()
+    engine = FoldEngine({"case": P}, cache_size=100)
+    chunk = [StoredEvent(e, "cases", 0, i) for i, e in enumerate(events)]
+    try:
+        with store.transaction() as tx:
+            engine.run(tx, GEN, chunk)
+            raise RuntimeError("the commit failed")
+    except RuntimeError:
+        engine.forget_states()  # what the runner does on any failure of the batch
+    assert engine.cache is not None and len(engine.cache) == 0
+    _run_cached(engine, store, events, 1000)  # the redelivery folds from the store, not from a phantom state
+    assert rows(store) == rows(_reference(events))
+
+
+def _reference(events: list[Event]) -> MemoryStore:
+    store = MemoryStore()
+    run(store, events)
+    return store
