@@ -146,9 +146,12 @@ def cli_env(settings: Settings, extra: Mapping[str, str] | None = None) -> dict[
         CASETRACK_TOPICS__SUPERVISION=settings.topics.supervision,
         CASETRACK_TOPICS__RECTIFICATION=settings.topics.rectification,
         PYTHONUNBUFFERED="1",
+        PYTHONPATH=str(REPO),  # this checkout's code, even where another one is installed
     )
-    if settings.pseudonym_key is not None:
-        env["CASETRACK_PSEUDONYM_KEY"] = settings.pseudonym_key.get_secret_value()
+    for name in ("pseudonym_key", "key_encryption_key"):  # secrets a caller may have set
+        secret = getattr(settings, name, None)
+        if secret is not None:
+            env[f"CASETRACK_{name.upper()}"] = secret.get_secret_value()
     for name, value in settings.consumer.model_dump().items():
         env[f"CASETRACK_CONSUMER__{name.upper()}"] = str(value)
     env.update(extra or {})

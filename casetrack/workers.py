@@ -64,13 +64,14 @@ def _worker(
         runner.close()
 
 
-def _start_method() -> str:
-    """``fork`` when only this thread runs (the probe's Kafka and database clients are closed by now): the
-    workers then start in milliseconds with everything imported, instead of a second or two each under
-    ``spawn``. Forking a process with other threads could copy a lock some thread holds, so then ``spawn``."""
+def mp_context() -> Any:
+    """The multiprocessing context for worker processes: ``fork`` when only this thread runs (Kafka and
+    database clients closed), so workers start in milliseconds with everything imported, instead of a second
+    or two each under ``spawn``. Forking a process with other threads could copy a lock some thread holds, so
+    then ``spawn``. Children must open connections of their own and never use the parent's."""
     if "fork" in mp.get_all_start_methods() and threading.active_count() == 1:
-        return "fork"
-    return "spawn"
+        return mp.get_context("fork")
+    return mp.get_context("spawn")
 
 
 def run_workers(
@@ -93,7 +94,7 @@ def run_workers(
     finally:
         probe.close()
     groups = split(partitions, n)
-    ctx: Any = mp.get_context(_start_method())
+    ctx = mp_context()
     out = ctx.Queue()
     procs = [
         ctx.Process(target=_worker, args=(settings, endpoints, g, until_caught_up, out, runner_options))

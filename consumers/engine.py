@@ -37,7 +37,6 @@ class BatchResult:
     refolded_aggregates: int = 0
     conflicts: list[DeadLetter] = field(default_factory=list)
     applied_by_type: Counter[str] = field(default_factory=Counter)
-    cache_hits: int = 0
     #: the states this batch wrote, for the cache once the batch has committed
     written: list[tuple[CacheKey, Cached]] = field(default_factory=list)
 
@@ -131,7 +130,7 @@ class FoldEngine:
         states: dict[str, dict[str, Cached]] = {}
         fresh: list[StoredEvent] = []
         for family, by_subject in by_family.items():
-            states[family] = loaded = self._load(tx, family, generations[family], list(by_subject), result)
+            states[family] = loaded = self._load(tx, family, generations[family], list(by_subject))
             for subject, items in by_subject.items():
                 tracked = loaded.get(subject)
                 seen = set(tracked.applied_ids) if tracked else ()
@@ -206,9 +205,7 @@ class FoldEngine:
             tx.save_states(proj.table, proj.columns, gen, rows)
         return result
 
-    def _load(
-        self, tx: StoreTx, family: str, generation: int, subjects: list[str], result: BatchResult
-    ) -> dict[str, Cached]:
+    def _load(self, tx: StoreTx, family: str, generation: int, subjects: list[str]) -> dict[str, Cached]:
         """The committed states of ``subjects``: from the cache where it has them, else from the store."""
         out: dict[str, Cached] = {}
         missing = subjects
@@ -221,7 +218,6 @@ class FoldEngine:
                     missing.append(subject)
                 else:
                     out[subject] = hit
-            result.cache_hits += len(out)
         if missing:
             proj = self.projections[family]
             for subject, t in tx.load_states(proj.table, proj.columns[0], generation, missing).items():

@@ -40,21 +40,16 @@ def _pg_array(values: Sequence[str]) -> str:
 def _copy(
     cur: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], nullable: Sequence[str]
 ) -> None:
+    """COPY ``rows`` in CSV format (csv stringifies natively: str(datetime) and True/False are valid PostgreSQL
+    input). csv writes None as "", which FORCE_NULL makes COPY read as NULL (no column holds an empty string)."""
     buf = io.StringIO()
-    writer = csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
-    writer.writerows(rows)
-    buf.seek(0)
-    # csv stringifies natively: str(datetime) and True/False are valid PostgreSQL input. It writes None as "",
-    # which FORCE_NULL makes COPY read as NULL (no column holds an empty string).
-    options = (
+    csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(rows)
+    options = sql.SQL(" WITH (FORMAT csv{})").format(
         sql.SQL(", FORCE_NULL ({})").format(sql.SQL(",").join(map(sql.Identifier, nullable)))
         if nullable
         else sql.SQL("")
     )
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv{})").format(
-        sql.Identifier(*table.split(".")), sql.SQL(",").join(map(sql.Identifier, columns)), options
-    )
-    cur.copy_expert(stmt.as_string(cur), buf, size=1 << 20)
+    _copy_from(cur, table, columns, buf, options)
 
 
 def _text(value: str) -> str:
@@ -72,11 +67,18 @@ def _json_text(value: str) -> str:
 
 
 def _copy_text(cur: Any, table: str, columns: Sequence[str], lines: list[str]) -> None:
-    buf = io.StringIO("".join(lines))
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(*table.split(".")), sql.SQL(",").join(map(sql.Identifier, columns))
+    """COPY lines already in PostgreSQL's text format (see :func:`_text`)."""
+    _copy_from(cur, table, columns, io.StringIO("".join(lines)), sql.SQL(""))
+
+
+def _copy_from(
+    cur: Any, table: str, columns: Sequence[str], buf: io.StringIO, options: sql.Composable
+) -> None:
+    buf.seek(0)
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+        sql.Identifier(*table.split(".")), sql.SQL(",").join(map(sql.Identifier, columns)), options
     )
-    cur.copy_expert(stmt.as_string(cur), buf, size=1 << 20)
+    cur.copy_expert(stmt.as_string(cur), buf, size=1 << 20)  # 1 MB reads: a batch is several MB
 
 
 class PgStoreTx:

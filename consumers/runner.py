@@ -79,7 +79,6 @@ class BatchStats:
     dead_letters: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, reason)
     applied_by_type: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, type)
     refolded: int = 0
-    cache_hits: int = 0
     decode_seconds: float = 0.0
     commit_seconds: float = 0.0
     total_seconds: float = 0.0
@@ -310,7 +309,6 @@ class ProjectionRunner:
         stats.applied = result.applied
         stats.duplicates = result.duplicates
         stats.refolded = result.refolded_aggregates
-        stats.cache_hits = result.cache_hits
         for d in letters:
             stats.dead_letters[(d.topic, d.reason)] += 1
         for ev_type, n in result.applied_by_type.items():

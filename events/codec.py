@@ -186,7 +186,9 @@ class Codec:
             if not strict:
                 return _MODELS[event_type].model_validate(raw)
             # Strict validation of JSON input is what the wire format means; pydantic's strict mode takes
-            # RFC 3339 strings for datetimes only from JSON, hence the round trip (off the hot path).
+            # RFC 3339 strings for datetimes only from JSON, hence the round trip (off the hot path). Not
+            # pydantic_core.to_json: its depth limit is below what json.loads accepts, so deep hostile input
+            # would raise instead of becoming a dead letter.
             text = json.dumps(raw, default=_iso, ensure_ascii=False)
             return _MODELS[event_type].model_validate_json(text, strict=True)
         except ValidationError as exc:

@@ -14,15 +14,13 @@ from the positions they stored for the catch-up and the swap (:func:`bulk_from_k
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing as mp
 import queue
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from casetrack.bootstrap import Endpoints, build_codec, build_projections, build_runner
 from casetrack.settings import Settings
-from casetrack.workers import run_workers
+from casetrack.workers import mp_context, run_workers
 from consumers.pg_store import PgStore, PgStoreTx
 from consumers.ports import TP, StateRow, Tracked
 from consumers.runner import ProjectionRunner
@@ -104,10 +102,7 @@ def build_from_event_store(
             progress(total[0])
 
         return _build_slice(settings, ep, family, generation, 0, 1, step)
-    # fork when this is the only thread (instant start, nothing to re-import); spawn otherwise (see
-    # casetrack.workers). The children use connections of their own and leave the parent's untouched.
-    method = "fork" if threading.active_count() == 1 and "fork" in mp.get_all_start_methods() else "spawn"
-    ctx: Any = mp.get_context(method)
+    ctx = mp_context()
     out = ctx.Queue()
     procs = [
         ctx.Process(target=_slice_process, args=(settings, ep, family, generation, k, workers, out))

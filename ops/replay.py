@@ -37,7 +37,7 @@ from consumers.dlq import ListDeadLetterSink
 from consumers.pg_store import PgStore, PgStoreTx
 from consumers.ports import TP
 from consumers.runner import ProjectionRunner
-from events.catalog import Aggregate, Event
+from events.catalog import Aggregate
 from ops.rebuild import build_from_event_store, bulk_from_kafka, save_folded
 from projections.base import Projection
 
@@ -80,16 +80,17 @@ def replay(
     delete_batch: int = 5000,
     workers: int = 1,
 ) -> list[ReplayReport]:
-    """Rebuild ``families`` one after the other; returns a report per family. ``workers`` processes fold the
-    event store in parallel (``source="event-store"``; see :mod:`ops.rebuild`)."""
+    """Rebuild ``families`` one after the other; returns a report per family. ``workers`` processes fold in
+    parallel: over partitions from Kafka, over slices of the aggregates from the event store (:mod:`ops.rebuild`)."""
     projections = build_projections(settings)
     unknown = [f for f in families if f not in projections]
     if unknown:
         raise ReplayError(f"no projection for {', '.join(unknown)} (known: {', '.join(projections)})")
     reports = []
     for family in families:
-        builder = _Builder(settings, endpoints, family, projections[family], progress or (lambda *_: None))
-        builder.workers = workers
+        builder = _Builder(
+            settings, endpoints, family, projections[family], progress or (lambda *_: None), workers
+        )
         reports.append(
             builder.run(source, accept_broker_loss, keep_retired, swap_timeout_seconds, delete_batch)
         )
@@ -98,15 +99,26 @@ def replay(
 
 class _Builder:
     def __init__(
-        self, settings: Settings, ep: Endpoints, family: str, projection: Projection[Any], progress: Progress
+        self,
+        settings: Settings,
+        ep: Endpoints,
+        family: str,
+        projection: Projection[Any],
+        progress: Progress,
+        workers: int,
     ) -> None:
-        self.settings, self.ep, self.proj, self.progress = settings, ep, projection, progress
+        self.settings, self.ep, self.proj, self.progress, self.workers = (
+            settings,
+            ep,
+            projection,
+            progress,
+            workers,
+        )
         self.family = cast(Aggregate, family)
         self.topic = next(t for t, f in topic_families(settings).items() if f == family)
         self.table = sql.Identifier(*projection.table.split("."))
         self.key = sql.Identifier(projection.columns[0])
         self.ctl: Any = psycopg2.connect(ep.database_url, application_name="casetrack-replay")
-        self.workers = 1
 
     def run(
         self, source: Source, accept_loss: bool, keep_retired: bool, swap_timeout: float, delete_batch: int
@@ -398,7 +410,4 @@ class _Builder:
     def _refold_in(self, tx: PgStoreTx, generation: int, subjects: list[str]) -> None:
         if subjects:
             history = tx.load_history(self.family, subjects)
-            self._save(tx, generation, [e for s in subjects for e in history.get(s, [])])
-
-    def _save(self, tx: PgStoreTx, generation: int, events: Sequence[Event]) -> None:
-        save_folded(tx, self.proj, generation, events)
+            save_folded(tx, self.proj, generation, [e for s in subjects for e in history.get(s, [])])

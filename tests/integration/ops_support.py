@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench import harness
 from casetrack.settings import Settings
 
 CASETRACK = [sys.executable, "-m", "casetrack.cli"]
@@ -22,25 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def cli_env(settings: Settings, **extra: object) -> dict[str, str]:
     """The environment that makes a ``casetrack`` process use these test settings."""
-    assert settings.kafka_bootstrap and settings.database_url
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CASETRACK_")}
-    env.update(
-        CASETRACK_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
-        CASETRACK_DATABASE_URL=settings.database_url,
-        CASETRACK_DATA_DIR=str(settings.data_dir),
-        CASETRACK_TOPICS__CASE=settings.topics.case,
-        CASETRACK_TOPICS__SUPERVISION=settings.topics.supervision,
-        CASETRACK_TOPICS__RECTIFICATION=settings.topics.rectification,
-        CASETRACK_CONSUMER__MAX_POLL_INTERVAL_MS=str(settings.consumer.max_poll_interval_ms),
-        CASETRACK_CONSUMER__MAX_BATCH_RECORDS=str(settings.consumer.max_batch_records),
-        PYTHONPATH=str(ROOT),
-    )
-    for name in ("pseudonym_key", "key_encryption_key"):  # secrets the fixtures may set
-        secret = getattr(settings, name, None)
-        if secret is not None:
-            env[f"CASETRACK_{name.upper()}"] = secret.get_secret_value()
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
+    return harness.cli_env(settings, {k: str(v) for k, v in extra.items()})
 
 
 def run_cli(

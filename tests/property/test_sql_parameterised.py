@@ -10,6 +10,7 @@ statement argument must be a string literal, a ``psycopg2.sql`` composition, or 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -39,24 +40,26 @@ def _params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
     return [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)]
 
 
+def _bindings(nodes: Iterable[ast.AST]) -> dict[str, list[ast.expr]]:
+    """Name -> every value assigned to it (plain and annotated assignments) among ``nodes``."""
+    out: dict[str, list[ast.expr]] = {}
+    for node in nodes:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    out.setdefault(target.id, []).append(node.value)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            out.setdefault(node.target.id, []).append(node.value)
+    return out
+
+
 class Unit:
     """One module: its constants and functions."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.tree = ast.parse(path.read_text(), str(path))
-        self.consts: dict[str, list[ast.expr]] = {}
-        for node in self.tree.body:
-            if isinstance(node, ast.Assign):
-                for target in node.targets:
-                    if isinstance(target, ast.Name):
-                        self.consts.setdefault(target.id, []).append(node.value)
-            elif (
-                isinstance(node, ast.AnnAssign)
-                and isinstance(node.target, ast.Name)
-                and node.value is not None
-            ):
-                self.consts.setdefault(node.target.id, []).append(node.value)
+        self.consts = _bindings(self.tree.body)
         # Fields declared ``sql.Composed`` on a class of the module (e.g. a statement plan): reading such a
         # field yields a composition, which the type checker holds to that type.
         self.composed_fields = {
@@ -79,18 +82,7 @@ class Scope:
     def __init__(self, unit: Unit, fn: ast.FunctionDef | ast.AsyncFunctionDef | None) -> None:
         self.unit = unit
         self.fn = fn
-        self.locals: dict[str, list[ast.expr]] = {}
-        for node in _own_nodes(fn) if fn is not None else ():
-            if isinstance(node, ast.Assign):
-                for target in node.targets:
-                    if isinstance(target, ast.Name):
-                        self.locals.setdefault(target.id, []).append(node.value)
-            elif (
-                isinstance(node, ast.AnnAssign)
-                and isinstance(node.target, ast.Name)
-                and node.value is not None
-            ):
-                self.locals.setdefault(node.target.id, []).append(node.value)
+        self.locals = _bindings(_own_nodes(fn) if fn is not None else [])
 
     def parameter(self, node: ast.expr) -> str | None:
         """The parameter name if ``node`` is a parameter of the function (not rebound), else None."""
