@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg2
 from prometheus_client.core import GaugeMetricFamily, Metric
+from psycopg2 import sql
 
 from casetrack.settings import Topics
 from events.data import CHANNELS
@@ -196,11 +197,11 @@ class DomainMetrics:
                 fam["warning"].add_metric([channel, level], warnings.get((channel, level), 0))
 
     def _overdue(self, cur: Any, fam: dict[str, GaugeMetricFamily], today: dt.date) -> None:
-        for key, relation in (("sup_overdue", "public.supervision_orders"),
-                              ("rect_overdue", "public.rectification_items")):  # fmt: skip
-            if self._exists(cur, relation):
-                # relation comes from the tuple above, never from input
-                cur.execute(f"SELECT count(*) FROM {relation} WHERE overdue")  # noqa: S608
+        for key, view in (("sup_overdue", "supervision_orders"), ("rect_overdue", "rectification_items")):
+            if self._exists(cur, f"public.{view}"):
+                cur.execute(
+                    sql.SQL("SELECT count(*) FROM {} WHERE overdue").format(sql.Identifier("public", view))
+                )
                 fam[key].add_metric([], cur.fetchone()[0])
 
     def _rates(self, cur: Any, fam: dict[str, GaugeMetricFamily], today: dt.date) -> None:

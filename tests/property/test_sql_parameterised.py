@@ -21,10 +21,7 @@ SQL_CALLS = {"execute", "executemany", "execute_values", "copy_expert", "mogrify
 
 # Statements that build SQL text from code-only identifiers without psycopg2.sql, reported to their owners.
 # Each entry is "path:function"; remove it once fixed.
-KNOWN: dict[str, str] = {
-    "casetrack/embedded.py:with_database": "CREATE DATABASE from an f-string (name from code); use sql.Identifier",
-    "ops/domain_metrics.py:_overdue": "relation name from a literal tuple via an f-string; use sql.Identifier",
-}
+KNOWN: dict[str, str] = {}
 
 
 def _modules() -> list[Path]:
