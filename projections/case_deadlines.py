@@ -2,20 +2,30 @@
 
 This is the bridge between the pure case fold (:mod:`projections.case_status`) and the deadline policy
 (:mod:`projections.deadlines`): :class:`CaseDeadlines` is the ``DeadlineFn`` the case projection is built
-with. Step limits checked here are the completed steps the fold records: 退单 (``return``, from each
-assignment to its return), routing (``route``, receipt to first assignment) and acceptance (``accept``,
-receipt to acceptance). An overrun of any of them makes the case red, as electronic supervision does.
+with. Step limits are counted from the moment their ``starts_at`` names and checked two ways:
+
+* a step that was done late is a **step overrun** (``step_overrun``, red for good): 退单 (``return`` or
+  ``misroute_objection``, from each assignment to its return), routing (``route``, to the first
+  assignment), acceptance (``accept``) and the petition reviews (``review`` 复查 / ``re_review`` 复核,
+  from the request to the decision);
+* a step still pending gives ``step_due_at``, the earliest of their limits (routing and acceptance on an
+  open case; a requested review until it is decided, even on a resolved or closed case); the
+  ``case_status`` view turns the case red once the wall clock passes it, with no event needed.
+
+Steps of other names (``correction_request``) are descriptive: the fold has no fact that says when a 补正
+request was sent, so they are not checked (the README says so).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+from typing import Final, NamedTuple
 
 from projections.calendar import WorkCalendar
 from projections.case_status import NO_DEADLINE, CaseState, DeadlineView
 from projections.deadlines import ClockFacts, compute_deadline, step_deadline, working_days_elapsed
-from projections.policy import ChannelRule, DeadlinePolicy
+from projections.policy import ChannelRule, DeadlinePolicy, StepLimit
 
 
 class CaseDeadlines:
@@ -43,10 +53,15 @@ class CaseDeadlines:
             suspensions=s.suspensions,
             resolved_at=s.resolved_at,
         )
-        return self._derive(facts, s.returns)
+        review = _Review(s.review_level, s.review_requested_at, s.review_decided_at)
+        return self._derive(facts, s.returns, review, s.status not in _FINISHED)
 
     def _derive_uncached(
-        self, facts: ClockFacts, returns: tuple[tuple[dt.datetime, dt.datetime], ...]
+        self,
+        facts: ClockFacts,
+        returns: tuple[tuple[dt.datetime, dt.datetime], ...],
+        review: _Review,
+        open_case: bool,
     ) -> DeadlineView:
         d = compute_deadline(facts, self.policy, self.calendar)
         rule = self.policy.rule(facts.channel, facts.urgency)
@@ -62,26 +77,80 @@ class CaseDeadlines:
             limit=d.limit,
             unit=d.unit,
             calendar_gap=d.calendar_gap,
-            step_overrun=self._step_overrun(facts, returns, rule),
+            step_overrun=self._step_overrun(facts, returns, review, rule),
             working_days=worked,
             suspended_days=d.suspended_days,
+            step_due_at=self._pending_step_due(facts, review, rule, open_case),
         )
 
     def _step_overrun(
-        self, f: ClockFacts, returns: tuple[tuple[dt.datetime, dt.datetime], ...], rule: ChannelRule
+        self,
+        f: ClockFacts,
+        returns: tuple[tuple[dt.datetime, dt.datetime], ...],
+        review: _Review,
+        rule: ChannelRule,
     ) -> bool:
         steps = rule.steps
-        ret = steps.get("return")
-        if ret is not None:
-            for assigned, returned in returns:
-                if returned > step_deadline(assigned, ret.limit, ret.unit, self.calendar):
-                    return True
-        for name, done in (("route", f.assigned_at), ("accept", f.accepted_at)):
-            step = steps.get(name)
-            if step is not None and done is not None:
-                if done > step_deadline(f.received_at, step.limit, step.unit, self.calendar):
+        for name in _RETURN_STEPS:
+            ret = steps.get(name)
+            if ret is not None:
+                for assigned, returned in returns:
+                    if returned > step_deadline(assigned, ret.limit, ret.unit, self.calendar):
+                        return True
+        for _name, step, done in self._once_steps(f, review, rule):
+            start = _step_start(f, review, step)
+            if done is not None and start is not None:
+                if done > step_deadline(start, step.limit, step.unit, self.calendar):
                     return True
         return False
+
+    def _pending_step_due(
+        self, f: ClockFacts, review: _Review, rule: ChannelRule, open_case: bool
+    ) -> dt.datetime | None:
+        dues = []
+        for name, step, done in self._once_steps(f, review, rule):
+            # Routing and acceptance are moot once a case is finished; a review is requested after the
+            # case was resolved (or closed), so it stays pending until it is decided.
+            if not open_case and name not in _REVIEW_STEPS:
+                continue
+            start = _step_start(f, review, step)
+            if done is None and start is not None:
+                dues.append(step_deadline(start, step.limit, step.unit, self.calendar))
+        return min(dues, default=None)
+
+    @staticmethod
+    def _once_steps(
+        f: ClockFacts, review: _Review, rule: ChannelRule
+    ) -> list[tuple[str, StepLimit, dt.datetime | None]]:
+        """The steps done at most once that this case's rule limits, each with when it was done (or None)."""
+        done_at = {"route": f.assigned_at, "accept": f.accepted_at}
+        if review.level is not None and review.requested_at is not None:
+            done_at[review.level] = review.decided_at  # only the review currently requested counts
+        return [(name, rule.steps[name], done) for name, done in done_at.items() if name in rule.steps]
+
+
+class _Review(NamedTuple):
+    """The review (复查 ``review`` / 复核 ``re_review``) a case is in, if any."""
+
+    level: str | None
+    requested_at: dt.datetime | None
+    decided_at: dt.datetime | None
+
+
+# The steps that bound how long a department may take to hand a case back; each return is checked.
+_RETURN_STEPS: Final = ("return", "misroute_objection")
+_REVIEW_STEPS: Final = ("review", "re_review")
+# A case in these states has no routing or acceptance pending.
+_FINISHED: Final = frozenset({"resolved", "rejected", "closed", "merged"})
+
+
+def _step_start(f: ClockFacts, review: _Review, step: StepLimit) -> dt.datetime | None:
+    return {
+        "received": f.received_at,
+        "accepted": f.accepted_at,
+        "assigned": f.assigned_at,
+        "requested": review.requested_at,
+    }[step.starts_at]
 
 
 def _clock_start(s: ClockFacts, rule: ChannelRule) -> dt.datetime | None:

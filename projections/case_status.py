@@ -48,6 +48,8 @@ class CaseState:
     merged_into: str | None = None
     review_level: str | None = None
     review_decision: str | None = None
+    review_requested_at: dt.datetime | None = None  # the open (or latest) 复查/复核 request
+    review_decided_at: dt.datetime | None = None
     petitioner_pseudonym: str | None = None
     event_count: int = 0
     last_event_at: dt.datetime | None = None
@@ -64,9 +66,10 @@ class DeadlineView(NamedTuple):
     step_overrun: bool
     working_days: float | None
     suspended_days: int
+    step_due_at: dt.datetime | None = None  # earliest limit of a step still pending (red once it passes)
 
 
-NO_DEADLINE: Final = DeadlineView(None, None, None, None, False, False, None, 0)
+NO_DEADLINE: Final = DeadlineView(None, None, None, None, False, False, None, 0, None)
 DeadlineFn = Callable[[CaseState], DeadlineView]
 
 # Event type -> the status the case takes. Types absent here leave the status unchanged.
@@ -91,6 +94,11 @@ def _step(s: dict[str, Any], event: Event) -> None:
     s.update(counted(s["event_count"], s["last_event_at"], event))
     status = _STATUS.get(event.type)
     if status is not None and status != "suspended":
+        if s["status"] == "suspended":
+            # Any other handling step (re-assignment, return, resolution ...) ends a suspension that was
+            # never resumed explicitly: the case is being worked again, so its clock runs again from here.
+            # Otherwise the open span would stop the clock for good and the case could never turn red.
+            _end_suspension(s, t)
         s["status"] = status
     match p:
         case d.CaseReceived():
@@ -122,9 +130,7 @@ def _step(s: dict[str, Any], event: Event) -> None:
         case d.CaseResumed():
             if s["status"] == "suspended":
                 s["status"] = s["status_before_suspension"] or "accepted"
-                spans = s["suspensions"]
-                if spans and spans[-1][1] is None:
-                    s["suspensions"] = (*spans[:-1], (spans[-1][0], t))
+                _end_suspension(s, t)
             if p.restart_clock:
                 s["clock_restarted_at"] = t
         case d.CaseResolved():
@@ -138,11 +144,19 @@ def _step(s: dict[str, Any], event: Event) -> None:
         case d.CaseMerged():
             s["merged_into"] = p.into_case_id
         case d.CaseReviewRequested():
-            s.update(review_level=p.level, review_decision=None)
+            s.update(
+                review_level=p.level, review_decision=None, review_requested_at=t, review_decided_at=None
+            )
         case d.CaseReviewDecided():
-            s.update(review_level=p.level, review_decision=p.decision)
+            s.update(review_level=p.level, review_decision=p.decision, review_decided_at=t)
         case _:
             pass
+
+
+def _end_suspension(s: dict[str, Any], t: dt.datetime) -> None:
+    spans = s["suspensions"]
+    if spans and spans[-1][1] is None:
+        s["suspensions"] = (*spans[:-1], (spans[-1][0], t))
 
 
 def apply(state: CaseState, event: Event) -> CaseState:
@@ -174,7 +188,7 @@ class CaseStatusProjection:
         "on_time", "outcome", "satisfaction", "followed_up", "reopen_count", "return_count",
         "extension_count", "suspended_days", "step_overrun", "calendar_gap", "time_limit",
         "time_limit_unit", "working_days", "merged_into", "review_level", "review_decision",
-        "petitioner_pseudonym", "event_count", "last_event_at",
+        "petitioner_pseudonym", "event_count", "last_event_at", "step_due_at",
     )  # fmt: skip
 
     def __init__(self, deadline: DeadlineFn | None = None) -> None:
@@ -201,6 +215,7 @@ class CaseStatusProjection:
             state.reopen_count, state.return_count, len(state.extensions), dl.suspended_days, dl.step_overrun,
             dl.calendar_gap, dl.limit, dl.unit, dl.working_days, state.merged_into, state.review_level,
             state.review_decision, state.petitioner_pseudonym, state.event_count, state.last_event_at,
+            dl.step_due_at,
         )  # fmt: skip
 
     def dump(self, state: CaseState) -> str:

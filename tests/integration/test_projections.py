@@ -302,3 +302,49 @@ def test_views_are_readable_by_analysts_and_internals_are_not(settings: Settings
                 cur.execute("ROLLBACK TO SAVEPOINT s")
     finally:
         conn.close()
+
+
+def test_pending_steps_and_reopened_clocks_turn_cases_red_by_the_wall_clock(settings: Settings) -> None:
+    """No event arrives after the ones below, yet ``warning_level`` follows the clock: a petition that
+    nobody accepted within 15 days, a review left undecided for 30, and a hotline case whose suspension a
+    re-assignment ended (its clock runs again) are red; a deputy's suggestion near its 3 months is yellow."""
+    now = dt.datetime.now(TZ)
+
+    def ago(days: float) -> dt.datetime:
+        return now - dt.timedelta(days=days)
+
+    letter = {"channel": "letter", "category": "征地拆迁", "summary": "补偿争议", "region": "新华区"}
+    hotline = {"channel": "hotline_12345", "category": "市容环境", "summary": "占道经营"}
+    dept = {"department": "市信访局"}
+    events = [
+        _env("pl-1", "case.received", "petition-unaccepted-late", ago(20), letter),
+        _env("pf-1", "case.received", "petition-unaccepted-fresh", ago(3), letter),
+        _env("pr-1", "case.received", "petition-review-late", ago(120), letter),
+        _env("pr-2", "case.accepted", "petition-review-late", ago(118), {}),
+        _env("pr-3", "case.assigned", "petition-review-late", ago(117), dept),
+        _env("pr-4", "case.resolved", "petition-review-late", ago(90), {**dept, "outcome": "explained"}),
+        _env("pr-5", "case.closed", "petition-review-late", ago(89), {}),
+        _env("pr-6", "case.review_requested", "petition-review-late", ago(40), {"level": "review"}),
+        _env("hs-1", "case.received", "hotline-suspended-reassigned", ago(30), hotline),
+        _env("hs-2", "case.assigned", "hotline-suspended-reassigned", ago(29.9), {"department": "市城管局"}),
+        _env("hs-3", "case.suspended", "hotline-suspended-reassigned", ago(29), {"reason": "征询第三方"}),
+        _env("hs-4", "case.assigned", "hotline-suspended-reassigned", ago(28), {"department": "市住建局"}),
+        _env("np-1", "case.received", "npc-near", ago(81), {"channel": "npc_suggestion", "category": "交通", "summary": "s"}),
+        _env("np-2", "case.assigned", "npc-near", ago(80), {"department": "市交通局"}),
+    ]  # fmt: skip
+    publish(settings, events)
+    consume(settings)
+    rows = {
+        r[0]: r[1:]
+        for r in query(
+            settings.database_url or "",
+            "SELECT case_id, status, warning_level, due_at IS NULL FROM case_status",
+        )
+    }
+    assert rows == {
+        "petition-unaccepted-late": ("received", "red", True),
+        "petition-unaccepted-fresh": ("received", "none", True),
+        "petition-review-late": ("closed", "red", False),
+        "hotline-suspended-reassigned": ("assigned", "red", False),
+        "npc-near": ("assigned", "yellow", False),
+    }
