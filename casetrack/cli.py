@@ -55,6 +55,12 @@ def main(ctx: click.Context, data_dir: Path | None) -> None:
 def up(ctx: click.Context) -> None:
     """Start the embedded broker and PostgreSQL in the background and print their addresses."""
     settings = _settings(ctx)
+    if not settings.embedded:
+        # With servers configured every command uses them; an embedded stack would only confuse.
+        raise click.UsageError(
+            "CASETRACK_KAFKA_BOOTSTRAP / CASETRACK_DATABASE_URL are set: casetrack uses those servers and "
+            "starts nothing; unset both to run the embedded stack"
+        )
     info, started = EmbeddedStack(settings.data_dir).up()
     click.echo(("started" if started else "already running") + f": embedded stack in {settings.data_dir}")
     click.echo(f"CASETRACK_KAFKA_BOOTSTRAP={info.kafka_bootstrap}")

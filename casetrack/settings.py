@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,13 +36,42 @@ class KafkaSecurity(BaseModel):
     model_config = {"frozen": True}
 
     protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] | None = None
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
     ssl_cafile: Path | None = None
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
     ssl_check_hostname: bool = True
+
+    @field_validator("sasl_mechanism", mode="before")
+    @classmethod
+    def _refuse_oauthbearer(cls, value: object) -> object:
+        # kafka-python's OAUTHBEARER needs a token-provider object (``sasl_oauth_token_provider``), which no
+        # environment variable can carry: refuse it when the settings are read, not at the first connection.
+        if isinstance(value, str) and value.strip().upper() == "OAUTHBEARER":
+            raise ValueError(
+                "OAUTHBEARER is not supported (kafka-python needs a token provider object, not a "
+                "username and password); use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KafkaSecurity:
+        # kafka-python would only fail at the first connection (and for SCRAM 3.0 builds the error without
+        # raising it), so an inconsistent combination is refused when the settings are read.
+        sasl = self.protocol in ("SASL_PLAINTEXT", "SASL_SSL")
+        if sasl and self.sasl_mechanism is None:
+            raise ValueError(
+                f"protocol {self.protocol} needs sasl_mechanism (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)"
+            )
+        if not sasl and self.sasl_mechanism is not None:
+            raise ValueError(
+                f"sasl_mechanism {self.sasl_mechanism} needs protocol SASL_PLAINTEXT or SASL_SSL, not {self.protocol}"
+            )
+        if sasl and (not self.sasl_username or self.sasl_password is None):
+            raise ValueError(f"protocol {self.protocol} needs both sasl_username and sasl_password")
+        return self
 
     def client_options(self) -> dict[str, object]:
         """The keyword arguments every kafka-python client gets."""
@@ -96,6 +125,13 @@ class Settings(BaseSettings):
         None, description="host:port list; unset (with database_url) = embedded"
     )
     database_url: str | None = Field(None, description="libpq URL; unset (with kafka_bootstrap) = embedded")
+
+    @field_validator("kafka_bootstrap", "database_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `CASETRACK_DATABASE_URL=` (set but empty) means "not configured", everywhere alike.
+        return None if isinstance(value, str) and not value.strip() else value
+
     data_dir: Path = Field(Path(".casetrack"), description="embedded stack, reports and local state")
     topics: Topics = Topics()
     kafka_security: KafkaSecurity = KafkaSecurity()
