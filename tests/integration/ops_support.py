@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
@@ -88,7 +87,3 @@ def total(samples: Samples, name: str, **labels: str) -> float:
         for (n, ls), v in samples.items()
         if n == name and all(dict(ls).get(k) == want for k, want in labels.items())
     )
-
-
-def promtool() -> str | None:
-    return shutil.which("promtool")

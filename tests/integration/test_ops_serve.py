@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg2
-import pytest
 
 from casetrack.embedded import free_port
 from casetrack.settings import Settings
@@ -17,11 +16,11 @@ from tests.integration.helpers import consume, publish, publish_raw, query
 from tests.integration.ops_support import (
     http_get,
     parse_metrics,
-    promtool,
     start_cli,
     total,
     wait_for,
 )
+from tests.tools import promtool
 
 
 def _serve(settings: Settings, tmp_path: Path, *args: str) -> tuple[subprocess.Popen[bytes], str, Path]:
@@ -97,9 +96,7 @@ def test_metrics_after_a_known_stream(
         assert "process_resident_memory_bytes" in {n for n, _ in m}
 
         assert http_get(base + "/nope")[0] == 404
-        tool = promtool()
-        if tool is None:
-            pytest.skip("promtool is not installed (apt-get install prometheus): metrics format unchecked")
+        tool = promtool("metrics format")
         check = subprocess.run([tool, "check", "metrics"], input=text, capture_output=True, text=True)
         assert check.returncode == 0, check.stdout + check.stderr
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from ops.domain_metrics import DomainMetrics
 from ops.metrics import ConsumerMetrics
 from projections.calendar import WorkCalendar
+from tests.tools import promtool
 
 DEPLOY = Path(__file__).resolve().parents[2] / "ops" / "deploy"
 PROM = DEPLOY / "prometheus"
@@ -22,10 +22,7 @@ _SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum",
 
 
 def _promtool() -> str:
-    tool = shutil.which("promtool")
-    if tool is None:
-        pytest.skip("promtool is not installed (apt-get install prometheus): Prometheus assets unchecked")
-    return tool
+    return promtool("Prometheus assets")
 
 
 @pytest.mark.parametrize(

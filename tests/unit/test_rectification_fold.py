@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
-import time
 from typing import Any
 
 from events.catalog import Event
@@ -131,21 +130,3 @@ def test_any_arrival_order_folds_like_time_order() -> None:
         rng.shuffle(shuffled)
         assert fold(P, "R1", shuffled) == expected
     assert P.load(P.dump(expected)) == expected
-
-
-def test_fold_speed() -> None:
-    events = [
-        opened(),
-        *(ev("progress_reported", {"measures_done": i}, i) for i in range(1, 4)),
-        ev("completed", {"summary": "x"}, 20),
-        ev("verified", {"accepted": True, "verifier": "b"}, 30),
-    ]
-    n = 0
-    start = time.perf_counter()
-    for _ in range(2000):
-        s = P.initial("R1")
-        for e in events:
-            s = P.apply(s, e)
-            n += 1
-    per_event = (time.perf_counter() - start) / n
-    assert per_event < 50e-6, f"{per_event * 1e6:.1f} µs per event"

@@ -145,26 +145,3 @@ def test_dump_and_load_round_trip() -> None:
     raw = P.dump(s)
     assert P.load(raw) == s
     assert P.load(P.dump(P.initial("S9"))) == P.initial("S9")
-
-
-def test_fold_speed() -> None:
-    events = [
-        issued(),
-        *(
-            ev("progress_reported", {"department": "市城管局", "note": "x", "percent": i}, i)
-            for i in range(1, 6)
-        ),
-        ev("urged", {}, 10),
-        ev("completed", {"department": "市城管局", "result": "ok"}, 20),
-    ]
-    import time
-
-    n = 0
-    start = time.perf_counter()
-    for _ in range(2000):
-        s = P.initial("S1")
-        for e in events:
-            s = P.apply(s, e)
-            n += 1
-    per_event = (time.perf_counter() - start) / n
-    assert per_event < 50e-6, f"{per_event * 1e6:.1f} µs per event"

@@ -1,0 +1,66 @@
+"""The pure folds alone, in memory: microseconds per event for each projection (no Kafka, no PostgreSQL).
+
+    python -m bench.folds                 # 200,000 events of the realistic workload
+    python -m bench.folds --events 50000
+
+A yardstick for the in-process share of the consumer's cost (see BENCHMARKS.md, "where the time goes"):
+the workload generator's valid events, grouped by aggregate and folded in (time, id) order with each
+projection's ``apply_all``, then each state turned into its row once (deadlines included for cases).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from collections import defaultdict
+
+from bench import monitor as m
+from casetrack.bootstrap import build_projections
+from casetrack.settings import Settings
+from events.catalog import Event
+from events.codec import Codec, Record
+from producers.generator import GeneratorConfig, generate
+from projections.base import apply_all
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--events", type=int, default=200_000)
+    p.add_argument("--seed", type=int, default=20261101)
+    args = p.parse_args(argv)
+    print(f"machine: {m.machine()}; cpu yardstick {m.cpu_speed():.2f} us per json.loads (lower is faster)")
+    codec = Codec()
+    by_family: dict[str, dict[str, list[Event]]] = defaultdict(lambda: defaultdict(list))
+    n = 0
+    for message in generate(GeneratorConfig.for_event_count(args.events, seed=args.seed)):
+        if message.kind != "valid":
+            continue
+        event = codec.decode(Record("bench", 0, 0, message.key, message.value, message.headers, None))
+        by_family[event.aggregate][event.subject].append(event)
+        n += 1
+    projections = build_projections(Settings())
+    now = time.time()
+    print(f"{n:,} valid events")
+    for family, subjects in sorted(by_family.items()):
+        proj = projections[family]
+        events = sum(len(v) for v in subjects.values())
+        for v in subjects.values():
+            v.sort(key=lambda e: e.sort_key)
+        t0 = time.perf_counter()
+        states = [apply_all(proj, proj.initial(s), v) for s, v in subjects.items()]
+        t1 = time.perf_counter()
+        stamp = dt.datetime.fromtimestamp(now, dt.UTC)
+        for state in states:
+            proj.row(state, stamp)
+        t2 = time.perf_counter()
+        print(
+            f"  {family:14s} {events:>9,} events {len(states):>8,} aggregates: fold {(t1 - t0) / events * 1e6:5.2f}"
+            f" us/event, row {(t2 - t1) / len(states) * 1e6:5.2f} us/aggregate"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
