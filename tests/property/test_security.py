@@ -35,6 +35,8 @@ CONTRACT_VIEWS = (
     "supervision_orders",
     "rectification_items",
 )
+# Every view the analysts' role may read: the contract's, and the ones casetrack adds (README).
+ANALYST_VIEWS = frozenset({*CONTRACT_VIEWS, "department_scorecard", "repeat_callers"})
 
 
 def personal_data(messages: list[Message]) -> set[str]:
@@ -176,6 +178,40 @@ def writer_url(settings: Settings) -> Iterator[str]:
             cur.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
             cur.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
         admin.close()
+
+
+def test_the_analysts_rights_are_exactly_select_on_the_analyst_views(settings: Settings) -> None:
+    """Every relation and function of the database, as the catalog sees it (not a list kept by hand): the
+    analysts' role may SELECT the analyst views and nothing else, write nothing, and call no function (a
+    trigger function, executable by PUBLIC by default, cannot be called directly)."""
+    url = settings.database_url or ""
+    relations = query(
+        url,
+        "SELECT n.nspname, c.relname, c.relkind,"
+        " has_table_privilege('casetrack_analyst', c.oid, 'SELECT'),"
+        " has_table_privilege('casetrack_analyst', c.oid, 'INSERT,UPDATE,DELETE,TRUNCATE,REFERENCES,TRIGGER')"
+        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'"
+        " AND c.relkind IN ('r', 'v', 'm', 'p', 'f', 'S')",
+    )
+    assert len(relations) > 20  # the whole schema was seen
+    readable = {(schema, name) for schema, name, _, select, _ in relations if select}
+    assert readable == {("public", v) for v in ANALYST_VIEWS}
+    assert not [(schema, name) for schema, name, _, _, write in relations if write]
+    callable_ = query(
+        url,
+        "SELECT n.nspname, p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+        " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')"
+        " AND p.prorettype <> 'trigger'::regtype"
+        " AND has_function_privilege('casetrack_analyst', p.oid, 'EXECUTE')",
+    )
+    assert callable_ == []
+    schema_rights = query(
+        url,
+        "SELECT has_schema_privilege('casetrack_analyst', 'casetrack', 'USAGE'),"
+        " has_schema_privilege('casetrack_analyst', 'public', 'CREATE')",
+    )
+    assert schema_rights == [(False, False)]
 
 
 def test_the_consumer_runs_with_the_writer_role_alone(
