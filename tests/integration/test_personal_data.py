@@ -92,8 +92,9 @@ def plaintext_in(dump: str) -> list[str]:
 
 
 def live_rows(url: str) -> list[tuple[Any, ...]]:
-    cols = ", ".join(COLUMNS)
-    return query(url, f"SELECT {cols} FROM case_status ORDER BY case_id")  # noqa: S608 - names from code
+    # The live generation's rows with every projection column (the view leaves out internal ones).
+    ((live,),) = query(url, "SELECT generation FROM casetrack.live_generations WHERE projection = 'case'")
+    return generation_rows(url, live)
 
 
 def generation_rows(url: str, generation: int) -> list[tuple[Any, ...]]:
