@@ -179,7 +179,7 @@ def consume(ctx: click.Context, until_caught_up: bool, workers: int, group: bool
     secs = time.monotonic() - t0
     click.echo(
         f"consumed {totals.records:,} records in {secs:.1f}s: {totals.applied:,} applied, "
-        f"{totals.duplicates:,} duplicates, {totals.dead_letters:,} dead-lettered"
+        f"{totals.duplicates:,} duplicates, {totals.dead_letters:,} dead-lettered ({totals.batches:,} batches)"
     )
 
 
