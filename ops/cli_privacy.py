@@ -46,6 +46,9 @@ def forget(
     data is written. Counts and case facts are kept. Plaintext that producers sent stays on Kafka until
     the topics' retention removes it.
     """
+    import psycopg2
+    import psycopg2.errors
+
     from consumers.personal_data import case_persons
     from consumers.personal_data import forget as do_forget
 
@@ -57,8 +60,6 @@ def forget(
     sealer = bootstrap.build_sealer(settings, ep)
     persons: list[str] = []
     if case_ids:
-        import psycopg2
-
         conn = psycopg2.connect(ep.database_url)
         try:
             for case_id in case_ids:
@@ -79,6 +80,11 @@ def forget(
         )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    except psycopg2.errors.InsufficientPrivilege:
+        raise click.ClickException(
+            "permission denied: forgetting a person needs the casetrack_eraser role (the consumer's "
+            "casetrack_writer may create keys but not destroy them); nothing was changed"
+        ) from None
     vacuum = getattr(sealer.keystore, "vacuum", None)
     if vacuum is not None:
         vacuum()  # drop the dead row versions that still hold the destroyed keys

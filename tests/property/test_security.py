@@ -27,6 +27,7 @@ from ops.domain_metrics import DomainMetrics
 from producers.generator import GeneratorConfig, Message, generate
 from tests.faults.support import output, run_to_completion
 from tests.integration.helpers import consume, query
+from tests.integration.ops_support import run_cli
 
 CONTRACT_VIEWS = (
     "case_status",
@@ -163,21 +164,36 @@ def test_the_analyst_reads_the_projections_and_nothing_else(
 
 
 @pytest.fixture
-def writer_url(settings: Settings) -> Iterator[str]:
-    """A login role that holds only ``casetrack_writer``."""
+def login_in(settings: Settings) -> Iterator[Callable[[str], str]]:
+    """A factory of login roles that hold only the given group role; returns each one's database URL."""
     url = settings.database_url or ""
-    role = f"ct_writer_{uuid.uuid4().hex[:8]}"
     admin = psycopg2.connect(url)
     admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE casetrack_writer").format(sql.Identifier(role)))
+    made: list[str] = []
+
+    def make(group: str) -> str:
+        role = f"ct_{group.removeprefix('casetrack_')}_{uuid.uuid4().hex[:8]}"
+        with admin.cursor() as cur:
+            cur.execute(
+                sql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(sql.Identifier(role), sql.Identifier(group))
+            )
+        made.append(role)
+        return str(make_dsn(**{**parse_dsn(url), "user": role}))
+
     try:
-        yield make_dsn(**{**parse_dsn(url), "user": role})
+        yield make
     finally:
         with admin.cursor() as cur:
-            cur.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-            cur.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+            for role in made:
+                cur.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+                cur.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
         admin.close()
+
+
+@pytest.fixture
+def writer_url(login_in: Callable[[str], str]) -> str:
+    """A login role that holds only ``casetrack_writer``."""
+    return login_in("casetrack_writer")
 
 
 def test_the_analysts_rights_are_exactly_select_on_the_analyst_views(settings: Settings) -> None:
@@ -234,3 +250,38 @@ def test_the_consumer_runs_with_the_writer_role_alone(
             conn.rollback()
     finally:
         conn.close()
+
+
+def test_only_the_eraser_role_can_forget(
+    stream: tuple[Settings, list[Message], set[str]], login_in: Callable[[str], str]
+) -> None:
+    """The consumer's role creates keys but cannot destroy one, write an erasure audit or tombstone anyone;
+    ``casetrack forget`` runs with ``casetrack_eraser``."""
+    settings, _, _ = stream
+    writer, eraser = login_in("casetrack_writer"), login_in("casetrack_eraser")
+    assert consume(settings.model_copy(update={"database_url": writer})).applied > 0  # keys created as writer
+    url = settings.database_url or ""
+    ((person,),) = query(url, "SELECT person FROM casetrack.person_keys WHERE key IS NOT NULL LIMIT 1")
+    conn = psycopg2.connect(writer)
+    try:
+        for statement, params in (
+            ("UPDATE casetrack.person_keys SET key = NULL WHERE person = %s", (person,)),
+            ("INSERT INTO casetrack.person_keys (person, key, forgotten_at) VALUES ('p_x', NULL, now())", ()),
+            ("INSERT INTO casetrack.erasure_audit (person, requested_by, reason, key_existed)"
+             " VALUES ('p_x', 'a', 'b', false)", ()),
+        ):  # fmt: skip
+            with conn.cursor() as cur, pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute(statement, params)
+            conn.rollback()
+    finally:
+        conn.close()
+    args = ["forget", "--phone", "139 0000 1111", "--requested-by", "clerk-1", "--reason", "request 42"]
+    denied = run_cli(settings.model_copy(update={"database_url": writer}), args)
+    assert denied.returncode == 1 and "casetrack_eraser" in denied.stderr, denied.stdout + denied.stderr
+    assert "Traceback" not in denied.stderr
+    assert query(url, "SELECT count(*) FROM casetrack.erasure_audit") == [(0,)]
+    done = run_cli(settings.model_copy(update={"database_url": eraser}), args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert query(url, "SELECT requested_by, reason FROM casetrack.erasure_audit") == [
+        ("clerk-1", "request 42")
+    ]
