@@ -9,6 +9,7 @@ socket.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -98,5 +99,11 @@ def test_postgres_restart_mid_run_retries_and_loses_nothing(
     text = output(log)
     assert proc.returncode == 0, text
     assert "database unavailable" in text and "retrying" in text, f"the outage is not in the log:\n{text}"
+    # Exponential backoff with jitter (0.5 s doubling, ±20 %), capped by db_retry_max_seconds (2 s here):
+    # the first two delays grow whatever the jitter, and none exceeds the cap plus its jitter.
+    delays = [float(d) for d in re.findall(r"retrying the batch in ([0-9.]+)s", text)]
+    assert len(delays) >= 2, f"fewer than two retries during a 4 s outage:\n{text}"
+    assert delays[1] > delays[0], delays
+    assert max(delays) <= 2.0 * 1.2 + 0.05, delays
     check_accounting(s, url, pub)
     assert_same_tables(snapshot(url), clean_run(s))

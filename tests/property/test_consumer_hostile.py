@@ -132,6 +132,14 @@ def test_hostile_messages_end_in_the_dlq_and_never_stall_a_partition(pipeline: P
         assert letters.get(where) == reason, (
             f"{where}: dead letter {letters.get(where)!r}, expected {reason!r}"
         )
+    # ... and on the dead-letter topic, with the same reason in its headers (found by the source header).
+    on_dlq: dict[str, str] = {}
+    for topic in {t for t, _, _ in expected_dead}:
+        for r in read_topic(pipeline.settings.kafka_bootstrap or "", f"{topic}.dlq"):
+            h = dict(r.headers)
+            on_dlq[h["casetrack.source"].decode()] = h["casetrack.reason"].decode()
+    for (t, p, o), reason in expected_dead.items():
+        assert on_dlq.get(f"{t}/{p}/{o}") == reason, f"{t}/{p}/{o}: {on_dlq.get(f'{t}/{p}/{o}')!r} on the DLQ"
     stored = {eid for (eid,) in query(pipeline.url, "SELECT event_id FROM casetrack.event_store")}
     conflicts = 0
     for r, eid in accepted:
