@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import Final, NamedTuple
+from typing import Final
 
 from projections.calendar import WorkCalendar
 from projections.case_status import NO_DEADLINE, CaseState, DeadlineView
@@ -53,14 +53,13 @@ class CaseDeadlines:
             suspensions=s.suspensions,
             resolved_at=s.resolved_at,
         )
-        review = _Review(s.review_level, s.review_requested_at, s.review_decided_at)
-        return self._derive(facts, s.returns, review, s.status not in _FINISHED)
+        return self._derive(facts, s.returns, s.reviews, s.status not in _FINISHED)
 
     def _derive_uncached(
         self,
         facts: ClockFacts,
         returns: tuple[tuple[dt.datetime, dt.datetime], ...],
-        review: _Review,
+        reviews: Reviews,
         open_case: bool,
     ) -> DeadlineView:
         d = compute_deadline(facts, self.policy, self.calendar)
@@ -77,17 +76,17 @@ class CaseDeadlines:
             limit=d.limit,
             unit=d.unit,
             calendar_gap=d.calendar_gap,
-            step_overrun=self._step_overrun(facts, returns, review, rule),
+            step_overrun=self._step_overrun(facts, returns, reviews, rule),
             working_days=worked,
             suspended_days=d.suspended_days,
-            step_due_at=self._pending_step_due(facts, review, rule, open_case),
+            step_due_at=self._pending_step_due(facts, reviews, rule, open_case),
         )
 
     def _step_overrun(
         self,
         f: ClockFacts,
         returns: tuple[tuple[dt.datetime, dt.datetime], ...],
-        review: _Review,
+        reviews: Reviews,
         rule: ChannelRule,
     ) -> bool:
         steps = rule.steps
@@ -97,60 +96,55 @@ class CaseDeadlines:
                 for assigned, returned in returns:
                     if returned > step_deadline(assigned, ret.limit, ret.unit, self.calendar):
                         return True
-        for _name, step, done in self._once_steps(f, review, rule):
-            start = _step_start(f, review, step)
-            if done is not None and start is not None:
-                if done > step_deadline(start, step.limit, step.unit, self.calendar):
-                    return True
+        for step, start, done in self._steps(f, reviews, rule):
+            if done is not None and done > step_deadline(start, step.limit, step.unit, self.calendar):
+                return True
         return False
 
     def _pending_step_due(
-        self, f: ClockFacts, review: _Review, rule: ChannelRule, open_case: bool
+        self, f: ClockFacts, reviews: Reviews, rule: ChannelRule, open_case: bool
     ) -> dt.datetime | None:
-        dues = []
-        for name, step, done in self._once_steps(f, review, rule):
-            # Routing and acceptance are moot once a case is finished; a review is requested after the
-            # case was resolved (or closed), so it stays pending until it is decided.
-            if not open_case and name not in _REVIEW_STEPS:
-                continue
-            start = _step_start(f, review, step)
-            if done is None and start is not None:
-                dues.append(step_deadline(start, step.limit, step.unit, self.calendar))
+        # Routing and acceptance are moot once a case is finished; a review is requested after the case was
+        # resolved (or closed), so it stays pending until it is decided.
+        steps = self._steps(f, reviews, rule) if open_case else _review_steps(reviews, rule)
+        dues = [
+            step_deadline(start, step.limit, step.unit, self.calendar)
+            for step, start, done in steps
+            if done is None
+        ]
         return min(dues, default=None)
 
     @staticmethod
-    def _once_steps(
-        f: ClockFacts, review: _Review, rule: ChannelRule
-    ) -> list[tuple[str, StepLimit, dt.datetime | None]]:
-        """The steps done at most once that this case's rule limits, each with when it was done (or None)."""
-        done_at = {"route": f.assigned_at, "accept": f.accepted_at}
-        if review.level is not None and review.requested_at is not None:
-            done_at[review.level] = review.decided_at  # only the review currently requested counts
-        return [(name, rule.steps[name], done) for name, done in done_at.items() if name in rule.steps]
+    def _steps(f: ClockFacts, reviews: Reviews, rule: ChannelRule) -> list[_Step]:
+        """Every limited step of this case that has started: (limit, start, when it was done or None)."""
+        out = []
+        for name, done in (("route", f.assigned_at), ("accept", f.accepted_at)):
+            step = rule.steps.get(name)
+            if step is not None:
+                start = _step_start(f, step)
+                if start is not None:
+                    out.append((step, start, done))
+        return out + _review_steps(reviews, rule)
 
 
-class _Review(NamedTuple):
-    """The review (复查 ``review`` / 复核 ``re_review``) a case is in, if any."""
-
-    level: str | None
-    requested_at: dt.datetime | None
-    decided_at: dt.datetime | None
-
+Reviews = tuple[tuple[str, dt.datetime, dt.datetime | None], ...]
+_Step = tuple[StepLimit, dt.datetime, dt.datetime | None]
 
 # The steps that bound how long a department may take to hand a case back; each return is checked.
 _RETURN_STEPS: Final = ("return", "misroute_objection")
-_REVIEW_STEPS: Final = ("review", "re_review")
 # A case in these states has no routing or acceptance pending.
 _FINISHED: Final = frozenset({"resolved", "rejected", "closed", "merged"})
 
 
-def _step_start(f: ClockFacts, review: _Review, step: StepLimit) -> dt.datetime | None:
-    return {
-        "received": f.received_at,
-        "accepted": f.accepted_at,
-        "assigned": f.assigned_at,
-        "requested": review.requested_at,
-    }[step.starts_at]
+def _review_steps(reviews: Reviews, rule: ChannelRule) -> list[_Step]:
+    # Each 复查/复核 counts from its own request, however many there were; a late one stays an overrun.
+    return [(rule.steps[lv], requested, decided) for lv, requested, decided in reviews if lv in rule.steps]
+
+
+def _step_start(f: ClockFacts, step: StepLimit) -> dt.datetime | None:
+    # ``requested`` is a review's own request: reviews are counted by _review_steps, never from here.
+    starts = {"received": f.received_at, "accepted": f.accepted_at, "assigned": f.assigned_at}
+    return starts.get(step.starts_at)
 
 
 def _clock_start(s: ClockFacts, rule: ChannelRule) -> dt.datetime | None:

@@ -48,8 +48,8 @@ class CaseState:
     merged_into: str | None = None
     review_level: str | None = None
     review_decision: str | None = None
-    review_requested_at: dt.datetime | None = None  # the open (or latest) 复查/复核 request
-    review_decided_at: dt.datetime | None = None
+    # every 复查/复核 in request order: (level, requested_at, decided_at or None while pending)
+    reviews: tuple[tuple[str, dt.datetime, dt.datetime | None], ...] = ()
     petitioner_pseudonym: str | None = None
     event_count: int = 0
     last_event_at: dt.datetime | None = None
@@ -144,11 +144,15 @@ def _step(s: dict[str, Any], event: Event) -> None:
         case d.CaseMerged():
             s["merged_into"] = p.into_case_id
         case d.CaseReviewRequested():
-            s.update(
-                review_level=p.level, review_decision=None, review_requested_at=t, review_decided_at=None
-            )
+            s.update(review_level=p.level, review_decision=None, reviews=(*s["reviews"], (p.level, t, None)))
         case d.CaseReviewDecided():
-            s.update(review_level=p.level, review_decision=p.decision, review_decided_at=t)
+            s.update(review_level=p.level, review_decision=p.decision)
+            reviews = s["reviews"]
+            for i in range(len(reviews) - 1, -1, -1):  # the latest open request of this level
+                level, requested, decided = reviews[i]
+                if level == p.level and decided is None:
+                    s["reviews"] = (*reviews[:i], (level, requested, t), *reviews[i + 1 :])
+                    break
         case _:
             pass
 

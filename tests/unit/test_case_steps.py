@@ -166,3 +166,23 @@ def test_a_reassignment_ends_a_suspension_that_was_never_resumed(proj: CaseStatu
     assert reassigned["suspended_days"] == 2
     explicit = row(proj, [*base, ev(4, "case.resumed", at(3, 5)), ev(5, "case.assigned", at(3, 5, 11), {"department": "市住建局"})])  # fmt: skip
     assert explicit["due_at"] == reassigned["due_at"]
+
+
+def test_a_late_review_stays_an_overrun_after_the_next_review_is_requested(
+    proj: CaseStatusProjection,
+) -> None:
+    events = [
+        *_handled_letter(),
+        ev(6, "case.review_requested", at(5, 4), {"level": "review"}),
+        ev(7, "case.review_decided", at(6, 4), {"level": "review", "decision": "upheld"}),  # one day late
+        ev(8, "case.review_requested", at(6, 10), {"level": "re_review"}),  # day 30: 10 July
+    ]
+    r = row(proj, events)
+    assert r["step_overrun"] is True
+    assert r["step_due_at"] == end_of(7, 10)  # the 复核 is pending meanwhile
+
+
+def test_a_decision_without_a_request_leaves_nothing_pending(proj: CaseStatusProjection) -> None:
+    decided = ev(6, "case.review_decided", at(5, 4), {"level": "review", "decision": "upheld"})
+    r = row(proj, [*_handled_letter(), decided])
+    assert r["review_decision"] == "upheld" and r["step_due_at"] is None and r["step_overrun"] is False
