@@ -27,13 +27,15 @@ def cli_env(settings: Settings, **extra: object) -> dict[str, str]:
 def run_cli(
     settings: Settings, args: Sequence[str], timeout: float = 120, **extra: object
 ) -> subprocess.CompletedProcess[str]:
+    return run_env(cli_env(settings, **extra), args, timeout)
+
+
+def run_env(
+    env: dict[str, str], args: Sequence[str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``casetrack ARGS`` in this checkout with exactly ``env``; output captured as text."""
     return subprocess.run(
-        [*CASETRACK, *args],
-        env=cli_env(settings, **extra),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+        [*CASETRACK, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
 
 

@@ -23,7 +23,7 @@ from kafka import KafkaAdminClient
 from casetrack.bootstrap import head_revision, schema_revision
 from casetrack.embedded import EmbeddedStack
 from casetrack.settings import Settings, Topics
-from tests.integration.ops_support import CASETRACK, ROOT, cli_env, run_cli
+from tests.integration.ops_support import cli_env, run_cli, run_env
 
 
 def stack_env(data_dir: Path, **variables: str) -> dict[str, str]:
@@ -41,14 +41,7 @@ def stack_env(data_dir: Path, **variables: str) -> dict[str, str]:
 def casetrack(
     data_dir: Path, args: Sequence[str], timeout: float = 120, **variables: str
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CASETRACK, *args],
-        env=stack_env(data_dir, **variables),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_env(stack_env(data_dir, **variables), args, timeout)
 
 
 def ok(proc: subprocess.CompletedProcess[str]) -> str:
