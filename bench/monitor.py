@@ -1,5 +1,6 @@
 """Running ``casetrack`` as a subprocess while watching it: resident memory (VmRSS, and VmHWM as the peak) of the
-process and its children, progress from the positions it stores, and a description of the machine."""
+process and its children, their proportional set size summed (PSS: a page shared by forked workers counts once
+in all, not once per process), progress from the positions it stores, and a description of the machine."""
 
 from __future__ import annotations
 
@@ -30,6 +31,18 @@ def _status_kb(pid: int, field_name: str) -> int:
     return 0
 
 
+def _pss_kb(pid: int) -> int:
+    # smaps_rollup (Linux 4.14+) sums the process's mappings; PSS splits each shared page between its sharers.
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def _descendants(pid: int) -> list[int]:
     """``pid`` and every process below it (from /proc: parent ids)."""
     children: dict[int, list[int]] = {}
@@ -51,13 +64,14 @@ def _descendants(pid: int) -> list[int]:
 
 
 class MemoryWatch:
-    """Samples the resident memory of a process and its descendants (VmRSS now, VmHWM = peak)."""
+    """Samples the resident memory of a process and its descendants (VmRSS now, VmHWM = peak, PSS summed)."""
 
     def __init__(self, pid: int, every: float = 0.25) -> None:
         self.pid = pid
         self.every = every
         self.peak_kb: dict[int, int] = {}
         self.samples: list[tuple[float, int]] = []  # (seconds, total VmRSS kB)
+        self.peak_pss_kb = 0  # the largest sum of PSS over the process tree in one sample
         self._stop = threading.Event()
         self._t0 = time.monotonic()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -65,12 +79,14 @@ class MemoryWatch:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            total = 0
+            total = pss = 0
             for p in _descendants(self.pid):
                 hwm = _status_kb(p, "VmHWM")
                 if hwm:
                     self.peak_kb[p] = max(self.peak_kb.get(p, 0), hwm)
                 total += _status_kb(p, "VmRSS")
+                pss += _pss_kb(p)
+            self.peak_pss_kb = max(self.peak_pss_kb, pss)
             if total:
                 self.samples.append((time.monotonic() - self._t0, total))
             self._stop.wait(self.every)
@@ -92,6 +108,11 @@ class MemoryWatch:
         """The sum of every process's peak (several workers)."""
         return sum(self.peak_kb.values()) / 1024
 
+    @property
+    def peak_pss_total_mb(self) -> float:
+        """The peak of the whole process tree's memory with shared pages counted once (summed PSS)."""
+        return self.peak_pss_kb / 1024
+
 
 @dataclass
 class Run:
@@ -100,6 +121,7 @@ class Run:
     peak_mb: float
     peak_total_mb: float
     processes: int
+    peak_pss_total_mb: float
     output: str
     rss_timeline: list[tuple[float, float, int]]  # (seconds, RSS MB, records consumed)
     first_commit_at: float | None  # seconds after start when the first position was stored
@@ -160,6 +182,7 @@ def run_cli(
         watch.peak_mb,
         watch.peak_total_mb,
         len(watch.peak_kb),
+        watch.peak_pss_total_mb,
         output,
         timeline,
         first,

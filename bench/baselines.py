@@ -1,0 +1,434 @@
+"""Reference baselines, measured in the same run and on the same machine as casetrack's own figures.
+
+The project's targets were derived from four reference rates (``stack.md``, "Throughput baselines", and the
+project guide for pyeventsourcing). This shared machine's speed varies by up to 1.9x within an hour, so each
+baseline is printed with its reference and the ratio measured / reference, the "machine factor" (above 1: the
+machine is faster right now than where the reference was measured):
+
+- ``eventsourcing``: pyeventsourcing 9.5 projecting an ``Application``'s events (POSTGRES persistence) into a
+  count/status view with exactly-once tracking (``ProjectionRunner``; a ``PostgresTrackingRecorder`` view that
+  writes its row and the tracking record in one transaction). Reference ~1,250 events/s.
+- ``kafka_consume``: a plain kafka-python ``KafkaConsumer`` (with ``crc32c``), no decoding. ~110,000 msg/s.
+- ``naive_trivial``: one psycopg2 transaction per event (a trivial per-case upsert + the offset). ~1,400/s.
+- ``batched_trivial``: ``json.loads`` a poll batch, fold a count per case in memory, one upsert per case per
+  batch plus the offsets in one transaction. ~55,000 events/s.
+
+    python -m bench.baselines                   # defaults: about a minute
+    python -m bench.baselines --events 100000 --es-events 5000
+
+Servers as for every benchmark (``bench.harness.servers``); each measurement gets a new database, and the
+Kafka ones share one new topic. Benchmarks that have servers already call :func:`measure_baselines`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+from uuid import UUID
+
+import psycopg2
+from eventsourcing.application import Application
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.projection import Projection, ProjectionRunner
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import NewTopic
+from psycopg.sql import SQL, Identifier
+from psycopg2.extensions import parse_dsn
+from psycopg2.extras import execute_values
+
+from bench import harness as h
+from bench import monitor as m
+from casetrack.embedded import with_database
+
+Log = Callable[[str], None]
+Batch = Mapping[Any, list[Any]]  # kafka-python's poll result: TopicPartition -> records
+
+#: key -> (what, reference rate, unit): the rates the project's targets were derived from
+REFERENCES: dict[str, tuple[str, float, str]] = {
+    "eventsourcing": ("pyeventsourcing projection, exactly-once tracking", 1_250, "events/s"),
+    "kafka_consume": ("bare kafka-python consume with crc32c", 110_000, "msg/s"),
+    "naive_trivial": ("naive trivial consumer, one transaction per event", 1_400, "events/s"),
+    "batched_trivial": ("batched trivial consumer, one upsert per case per batch", 55_000, "events/s"),
+}
+BATCH = 10_000  # records per poll: casetrack's batch size
+IDLE_SECONDS = 15.0  # a consumer that sees nothing for this long has lost records: fail rather than hang
+STATUSES = ("received", "assigned", "in_progress", "replied", "closed")
+ES_NOTE = "n" * 160  # a status change's stored state is then about 300 bytes (the library's JSON)
+_RECORD = (
+    '{"specversion":"1.0","id":"%s","source":"bench/baselines","type":"case.status_changed","subject":"%s",'
+    '"time":"2026-12-01T08:00:00+08:00","data":{"status":"%s","officer":"officer-%03d","note":"%s"}}'
+)
+
+
+# -- Kafka ------------------------------------------------------------------------------------------------
+def record_value(i: int, subject: str) -> bytes:
+    """A CloudEvents-shaped JSON event of about 300 bytes, like the generator's case events."""
+    return (_RECORD % (uuid.UUID(int=i + 1), subject, STATUSES[i % len(STATUSES)], i % 97, "n" * 64)).encode()
+
+
+def publish_records(bootstrap: str, topic: str, partitions: int, count: int, cases: int, log: Log) -> None:
+    """Create ``topic`` and publish ``count`` records keyed by case (``cases`` of them), with the project's
+    producer options (acks=all, idempotent, gzip): the data a casetrack consumer reads."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","))
+    try:
+        admin.create_topics([NewTopic(topic, partitions, 1)])
+    finally:
+        admin.close()
+    prod = h.producer(bootstrap)
+    failures: list[BaseException] = []
+    t0 = last = time.monotonic()
+    try:
+        for i in range(count):
+            subject = f"RX20261201{i % cases:05d}"
+            fut = prod.send(topic, key=subject.encode(), value=record_value(i, subject))
+            fut.add_errback(failures.append)
+            if time.monotonic() - last >= 5:
+                last = time.monotonic()
+                log(f"  published {i + 1:,} of {count:,} ({(i + 1) / (last - t0):,.0f}/s)")
+        prod.flush()
+    finally:
+        prod.close(timeout=30)
+    if failures:
+        raise RuntimeError(f"{len(failures)} record(s) were not delivered: {failures[0]!r}")
+    log(f"published {count:,} records in {time.monotonic() - t0:.1f}s")
+
+
+def consume(
+    bootstrap: str, topic: str, total: int, handle: Callable[[Batch], None], label: str, log: Log
+) -> float:
+    """Read the first ``total`` records of ``topic`` with a plain consumer (every partition assigned, no
+    group), passing each poll batch to ``handle``; returns the seconds from the first poll to the end."""
+    servers = bootstrap.split(",")
+    consumer = KafkaConsumer(bootstrap_servers=servers, group_id=None, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        done = 0
+        t0 = last = idle_since = time.monotonic()
+        while done < total:
+            batch = consumer.poll(timeout_ms=200, max_records=min(BATCH, total - done))
+            now = time.monotonic()
+            if not batch:
+                if now - idle_since > IDLE_SECONDS:
+                    raise RuntimeError(f"{label}: only {done:,} of {total:,} records arrived")
+                continue
+            idle_since = now
+            handle(batch)
+            done += sum(len(records) for records in batch.values())
+            if now - last >= 5:
+                last = now
+                log(f"  {label}: {done:,} / {total:,} records, {done / (now - t0):,.0f}/s")
+        return time.monotonic() - t0
+    finally:
+        consumer.close(autocommit=False)
+
+
+# -- the trivial consumers --------------------------------------------------------------------------------
+TRIVIAL_SCHEMA = (
+    "CREATE TABLE bl_cases (case_id text PRIMARY KEY, events integer NOT NULL, status text NOT NULL);"
+    " CREATE TABLE bl_offsets (topic text, partition integer, next_offset bigint NOT NULL,"
+    " PRIMARY KEY (topic, partition))"
+)
+# VALUES {}: one row (naive) or execute_values' multi-row list (batched)
+UPSERT_CASES = (
+    "INSERT INTO bl_cases AS c (case_id, events, status) VALUES {}"
+    " ON CONFLICT (case_id) DO UPDATE SET events = c.events + EXCLUDED.events, status = EXCLUDED.status"
+)
+UPSERT_OFFSETS = (
+    "INSERT INTO bl_offsets (topic, partition, next_offset) VALUES {}"
+    " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset"
+)
+
+
+def fresh_database(admin_url: str, label: str) -> str:
+    """A new empty database (casetrack's schema is not needed here, so not migrated); returns its URL."""
+    return with_database(admin_url, f"bench_baseline_{label}_{uuid.uuid4().hex[:8]}")
+
+
+def naive_handler(conn: Any) -> Callable[[Batch], None]:
+    """One transaction per event: decode, upsert the case row, upsert the offset row, COMMIT."""
+    upsert_case, upsert_offset = UPSERT_CASES.format("(%s, %s, %s)"), UPSERT_OFFSETS.format("(%s, %s, %s)")
+
+    def handle(batch: Batch) -> None:
+        for tp, records in batch.items():
+            for r in records:
+                ev = json.loads(r.value)
+                with conn.cursor() as cur:
+                    cur.execute(upsert_case, (ev["subject"], 1, ev["data"]["status"]))
+                    cur.execute(upsert_offset, (tp.topic, tp.partition, r.offset + 1))
+                conn.commit()
+
+    return handle
+
+
+def batched_handler(conn: Any) -> Callable[[Batch], None]:
+    """Per poll batch: fold (count, last status) per case in memory, then one multi-row upsert of the cases
+    and one of the offsets, in one transaction."""
+
+    def handle(batch: Batch) -> None:
+        folded: dict[str, list[Any]] = {}
+        offsets: list[tuple[str, int, int]] = []
+        for tp, records in batch.items():  # offset order per partition; a case's records share one (keyed)
+            for r in records:
+                ev = json.loads(r.value)
+                row = folded.get(ev["subject"])
+                if row is None:
+                    folded[ev["subject"]] = [ev["subject"], 1, ev["data"]["status"]]
+                else:
+                    row[1] += 1
+                    row[2] = ev["data"]["status"]
+            offsets.append((tp.topic, tp.partition, records[-1].offset + 1))
+        with conn.cursor() as cur:  # page_size = every row: one statement per table
+            execute_values(cur, UPSERT_CASES.format("%s"), list(folded.values()), page_size=len(folded))
+            execute_values(cur, UPSERT_OFFSETS.format("%s"), offsets, page_size=len(offsets))
+        conn.commit()
+
+    return handle
+
+
+def measure_trivial(
+    bootstrap: str, admin_url: str, topic: str, total: int, *, batched: bool, log: Log
+) -> float:
+    """Events/s of the naive or the batched trivial consumer into a fresh database. Counts and positions are
+    checked afterwards, so the rate counts finished work only."""
+    label = "batched trivial" if batched else "naive trivial"
+    url = fresh_database(admin_url, label.split()[0])
+    conn = psycopg2.connect(url, application_name="casetrack-baseline")
+    try:
+        with conn.cursor() as cur:
+            cur.execute(TRIVIAL_SCHEMA)
+        conn.commit()
+        handler = (batched_handler if batched else naive_handler)(conn)
+        seconds = consume(bootstrap, topic, total, handler, label, log)
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT (SELECT sum(events) FROM bl_cases), (SELECT sum(next_offset) FROM bl_offsets)"
+            )
+            counted, offsets = cur.fetchone() or (None, None)
+    finally:
+        conn.close()
+    if (counted, offsets) != (total, total):
+        raise RuntimeError(f"{label}: {counted} events counted, offsets sum to {offsets}, expected {total}")
+    return total / seconds
+
+
+# -- pyeventsourcing --------------------------------------------------------------------------------------
+class Case(Aggregate):
+    """A minimal event-sourced case: created, then its status changes."""
+
+    class Created(Aggregate.Created):
+        subject: str
+
+    class StatusChanged(Aggregate.Event):
+        status: str
+        officer: str
+        note: str
+
+    @event(Created)
+    def __init__(self, subject: str) -> None:
+        self.subject = subject
+        self.status = "received"
+
+    @event(StatusChanged)
+    def change_status(self, status: str, officer: str, note: str) -> None:
+        self.status = status
+
+
+class CaseApp(Application[UUID]):
+    """The write side holding the cases' events (its persistence comes from the environment)."""
+
+
+class CaseCountsView(PostgresTrackingRecorder):
+    """A count/status row per case. Each update and its tracking record share one transaction: the library's
+    exactly-once pattern (a notification processed twice fails the tracking insert and rolls back)."""
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        name = self.tracking_table_name.replace("_tracking", "_cases")
+        table = Identifier(self.datastore.schema), Identifier(name)
+        self.sql_create_statements.append(
+            SQL("CREATE TABLE IF NOT EXISTS {0}.{1} (case_id uuid PRIMARY KEY, events integer, status text)")
+            .format(*table)
+        )  # fmt: skip
+        self.upsert = SQL(
+            "INSERT INTO {0}.{1} AS c VALUES (%s, 1, %s)"
+            " ON CONFLICT (case_id) DO UPDATE SET events = c.events + 1, status = EXCLUDED.status"
+        ).format(*table)
+        self.totals_statement = SQL("SELECT count(*) AS n, sum(events) AS e FROM {0}.{1}").format(*table)
+
+    def count_event(self, case_id: UUID, status: str, tracking: Tracking) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            self._insert_tracking(curs, tracking)
+            curs.execute(self.upsert, (case_id, status), prepare=True)
+
+    def totals(self) -> tuple[int, int]:
+        """(cases, events counted)."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self.totals_statement)
+            row = curs.fetchone()
+            assert row is not None
+            return int(row["n"]), int(row["e"] or 0)
+
+
+class CaseCountsProjection(Projection[CaseCountsView]):
+    """Counts every case's events and keeps its last status."""
+
+    name = "casecounts"
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.view.insert_tracking(tracking)  # an event it does not know: only tracked
+
+    @process_event.register
+    def _created(self, domain_event: Case.Created, tracking: Tracking) -> None:
+        self.view.count_event(domain_event.originator_id, "received", tracking)
+
+    @process_event.register
+    def _changed(self, domain_event: Case.StatusChanged, tracking: Tracking) -> None:
+        self.view.count_event(domain_event.originator_id, domain_event.status, tracking)
+
+
+def eventsourcing_env(database_url: str) -> dict[str, str]:
+    """The library's POSTGRES persistence settings for ``database_url``, unprefixed: the application and the
+    projection's view both read them, so both live in that database."""
+    dsn = {"host": "localhost", "port": "5432", "user": "postgres", "password": "", **parse_dsn(database_url)}
+    env = {f"POSTGRES_{k.upper()}": dsn[k] for k in ("dbname", "host", "port", "user", "password")}
+    return {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_SCHEMA": "public", **env}
+
+
+def measure_eventsourcing(admin_url: str, events: int, aggregates: int, log: Log = h.say) -> float:
+    """Write ``events`` events over ``aggregates`` cases into a ``CaseApp`` (setup, untimed), then time a
+    ``ProjectionRunner`` projecting them all into ``CaseCountsView`` (start-up included); returns events/s."""
+    env = eventsourcing_env(fresh_database(admin_url, "eventsourcing"))
+    aggregates = max(1, min(aggregates, events))
+    app = CaseApp(env)
+    t0 = time.monotonic()
+    try:
+        pending: list[Case] = []
+        for a in range(aggregates):
+            case = Case(f"RX20261201{a:05d}")
+            for i in range(events // aggregates - 1 + (a < events % aggregates)):
+                case.change_status(STATUSES[i % len(STATUSES)], f"officer-{i % 97:03d}", ES_NOTE)
+            pending.append(case)
+            if len(pending) == 100 or a == aggregates - 1:
+                app.save(*pending)  # 100 aggregates per transaction: setup only, so as cheap as possible
+                pending.clear()
+        last_id = app.recorder.max_notification_id() or 0
+        sample = app.recorder.select_notifications(start=1, limit=1000)
+    finally:
+        app.close()
+    size = sum(len(n.state) for n in sample) / max(1, len(sample))
+    log(f"  wrote {events:,} events over {aggregates:,} aggregates in {time.monotonic() - t0:.1f}s"
+        f" (stored state {size:.0f} bytes on average); projecting them ...")  # fmt: skip
+    t0 = last = moved = time.monotonic()
+    done = 0
+    with ProjectionRunner(
+        application_class=CaseApp, projection_class=CaseCountsProjection, view_class=CaseCountsView, env=env
+    ) as runner:
+        # Poll every 20 ms rather than runner.wait(), whose back-off (up to 800 ms) would overshoot the end.
+        while done < last_id:
+            runner.run_forever(timeout=0.02)  # re-raises an error of the processing thread
+            if runner.is_interrupted.is_set():
+                raise RuntimeError("eventsourcing: the projection's processing thread stopped")
+            now, before = time.monotonic(), done
+            done = runner.view.max_tracking_id(runner.app_name) or 0
+            if done > before:
+                moved = now
+            elif now - moved > 60:
+                raise RuntimeError(f"eventsourcing: the projection stalled at {done:,} of {events:,}")
+            if now - last >= 5:
+                last = now
+                log(f"  eventsourcing projection: {done:,} / {events:,} events, {done / (now - t0):,.0f}/s")
+        seconds = time.monotonic() - t0
+        cases, counted = runner.view.totals()
+    if (cases, counted) != (aggregates, events):
+        raise RuntimeError(f"eventsourcing: the view counts {counted} events of {cases} cases, not {events}")
+    return events / seconds
+
+
+# -- all four ---------------------------------------------------------------------------------------------
+def measure_baselines(
+    bootstrap: str,
+    admin_url: str,
+    *,
+    events: int = 200_000,
+    naive_events: int = 5_000,
+    es_events: int = 10_000,
+    cases: int = 2_000,
+    partitions: int = 4,
+    log: Log = h.say,
+) -> dict[str, float]:
+    """Each baseline's rate, keyed as :data:`REFERENCES` (a size of 0 skips that baseline), on the broker at
+    ``bootstrap`` and the PostgreSQL server of ``admin_url`` (which must be allowed to create databases).
+    ``max(events, naive_events)`` records are published once to a new topic; the bare and batched consumers
+    read ``events`` of them, the naive one the first ``naive_events``; pyeventsourcing projects
+    ``es_events`` events over ``cases`` aggregates."""
+    rates: dict[str, float] = {}
+
+    def measured(key: str, rate: float) -> None:
+        rates[key] = rate
+        log(f"{REFERENCES[key][0]}: {rate:,.0f} {REFERENCES[key][2]}")
+
+    if es_events:
+        log(f"pyeventsourcing: writing {es_events:,} events into a POSTGRES application ...")
+        measured("eventsourcing", measure_eventsourcing(admin_url, es_events, cases, log))
+    topic = h.new_topics("baseline").case  # a new random name: no record of an earlier run is read
+    if published := max(events, naive_events):
+        size = len(record_value(0, "RX2026120100000"))
+        log(f"publishing {published:,} records of {size} bytes to {topic} ...")
+        publish_records(bootstrap, topic, partitions, published, cases, log)
+    if events:
+        measured("kafka_consume", events / consume(bootstrap, topic, events, lambda _: None, "bare", log))
+        measured(
+            "batched_trivial", measure_trivial(bootstrap, admin_url, topic, events, batched=True, log=log)
+        )
+    if naive_events:
+        rate = measure_trivial(bootstrap, admin_url, topic, naive_events, batched=False, log=log)
+        measured("naive_trivial", rate)
+    return rates
+
+
+def format_report(rates: Mapping[str, float]) -> list[str]:
+    """One line per baseline: measured rate, reference rate and the machine factor (measured / reference)."""
+    lines = []
+    for key, rate in rates.items():
+        what, ref, unit = REFERENCES[key]
+        lines.append(f"  {what + ':':<57} {rate:>8,.0f} {unit:<8} reference ~{ref:>7,.0f}   machine factor"
+                     f" {rate / ref:.2f}")  # fmt: skip
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--events", type=int, default=200_000, help="records for the bare and batched consumers")
+    p.add_argument("--naive-events", type=int, default=5_000, help="records for the naive consumer (0: skip)")
+    p.add_argument("--es-events", type=int, default=10_000, help="events for pyeventsourcing (0: skip)")
+    p.add_argument("--cases", type=int, default=2_000, help="cases (aggregates) the events are spread over")
+    p.add_argument("--partitions", type=int, default=4)
+    args = p.parse_args(argv)
+
+    before = m.cpu_speed()
+    h.say(f"machine: {m.machine()}; cpu yardstick {before:.2f} us per json.loads (lower is faster)")
+    with h.servers() as srv:
+        rates = measure_baselines(
+            srv.bootstrap, srv.admin_url, events=args.events, naive_events=args.naive_events,
+            es_events=args.es_events, cases=args.cases, partitions=args.partitions,
+        )  # fmt: skip
+    after = m.cpu_speed()  # the machine's speed moves within a run: a second reading brackets the figures
+    print()
+    print(f"== baselines (cpu yardstick {before:.2f} us at the start, {after:.2f} us at the end) ==")
+    print("\n".join(format_report(rates)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
