@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     extra_env = dict(kv.split("=", 1) for kv in args.env)
 
-    h.say(f"machine: {m.machine()}; cpu yardstick {m.cpu_speed():.2f} us per json.loads (lower is faster)")
+    yardstick_before = m.cpu_speed()
+    h.say(f"machine: {m.machine()}; cpu yardstick {yardstick_before:.2f} us per json.loads (lower is faster)")
     work = Path(tempfile.mkdtemp(prefix="casetrack-throughput-"))
     with h.servers() as srv:
         topics = h.new_topics("tp")
@@ -153,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         "rss_timeline": [(round(t, 1), round(m, 1), n) for t, m, n in run.rss_timeline],
         "consume_args": cmd,
         "baselines": {k: round(v) for k, v in baselines.items()},
+        "yardstick_before_us": round(yardstick_before, 2),
         "yardstick_after_us": round(yardstick_after, 2),
     }
     print()
