@@ -40,7 +40,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection, ProjectionRunner
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL
 from psycopg2.extensions import parse_dsn
 from psycopg2.extras import execute_values
 
@@ -138,13 +138,21 @@ TRIVIAL_SCHEMA = (
     " CREATE TABLE bl_offsets (topic text, partition integer, next_offset bigint NOT NULL,"
     " PRIMARY KEY (topic, partition))"
 )
-# VALUES {}: one row (naive) or execute_values' multi-row list (batched)
+# Literal statements (tests/property/test_sql_parameterised.py): "VALUES %s" is execute_values' row list.
+UPSERT_CASE = (
+    "INSERT INTO bl_cases AS c (case_id, events, status) VALUES (%s, %s, %s)"
+    " ON CONFLICT (case_id) DO UPDATE SET events = c.events + EXCLUDED.events, status = EXCLUDED.status"
+)
+UPSERT_OFFSET = (
+    "INSERT INTO bl_offsets (topic, partition, next_offset) VALUES (%s, %s, %s)"
+    " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset"
+)
 UPSERT_CASES = (
-    "INSERT INTO bl_cases AS c (case_id, events, status) VALUES {}"
+    "INSERT INTO bl_cases AS c (case_id, events, status) VALUES %s"
     " ON CONFLICT (case_id) DO UPDATE SET events = c.events + EXCLUDED.events, status = EXCLUDED.status"
 )
 UPSERT_OFFSETS = (
-    "INSERT INTO bl_offsets (topic, partition, next_offset) VALUES {}"
+    "INSERT INTO bl_offsets (topic, partition, next_offset) VALUES %s"
     " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset"
 )
 
@@ -156,15 +164,14 @@ def fresh_database(admin_url: str, label: str) -> str:
 
 def naive_handler(conn: Any) -> Callable[[Batch], None]:
     """One transaction per event: decode, upsert the case row, upsert the offset row, COMMIT."""
-    upsert_case, upsert_offset = UPSERT_CASES.format("(%s, %s, %s)"), UPSERT_OFFSETS.format("(%s, %s, %s)")
 
     def handle(batch: Batch) -> None:
         for tp, records in batch.items():
             for r in records:
                 ev = json.loads(r.value)
                 with conn.cursor() as cur:
-                    cur.execute(upsert_case, (ev["subject"], 1, ev["data"]["status"]))
-                    cur.execute(upsert_offset, (tp.topic, tp.partition, r.offset + 1))
+                    cur.execute(UPSERT_CASE, (ev["subject"], 1, ev["data"]["status"]))
+                    cur.execute(UPSERT_OFFSET, (tp.topic, tp.partition, r.offset + 1))
                 conn.commit()
 
     return handle
@@ -188,8 +195,8 @@ def batched_handler(conn: Any) -> Callable[[Batch], None]:
                     row[2] = ev["data"]["status"]
             offsets.append((tp.topic, tp.partition, records[-1].offset + 1))
         with conn.cursor() as cur:  # page_size = every row: one statement per table
-            execute_values(cur, UPSERT_CASES.format("%s"), list(folded.values()), page_size=len(folded))
-            execute_values(cur, UPSERT_OFFSETS.format("%s"), offsets, page_size=len(offsets))
+            execute_values(cur, UPSERT_CASES, list(folded.values()), page_size=len(folded))
+            execute_values(cur, UPSERT_OFFSETS, offsets, page_size=len(offsets))
         conn.commit()
 
     return handle
@@ -247,33 +254,33 @@ class CaseApp(Application[UUID]):
     """The write side holding the cases' events (its persistence comes from the environment)."""
 
 
+ES_CREATE = (
+    "CREATE TABLE IF NOT EXISTS public.bl_es_cases (case_id uuid PRIMARY KEY, events integer, status text)"
+)
+ES_UPSERT = (
+    "INSERT INTO public.bl_es_cases AS c VALUES (%s, 1, %s)"
+    " ON CONFLICT (case_id) DO UPDATE SET events = c.events + 1, status = EXCLUDED.status"
+)
+
+
 class CaseCountsView(PostgresTrackingRecorder):
     """A count/status row per case. Each update and its tracking record share one transaction: the library's
     exactly-once pattern (a notification processed twice fails the tracking insert and rolls back)."""
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
-        name = self.tracking_table_name.replace("_tracking", "_cases")
-        table = Identifier(self.datastore.schema), Identifier(name)
-        self.sql_create_statements.append(
-            SQL("CREATE TABLE IF NOT EXISTS {0}.{1} (case_id uuid PRIMARY KEY, events integer, status text)")
-            .format(*table)
-        )  # fmt: skip
-        self.upsert = SQL(
-            "INSERT INTO {0}.{1} AS c VALUES (%s, 1, %s)"
-            " ON CONFLICT (case_id) DO UPDATE SET events = c.events + 1, status = EXCLUDED.status"
-        ).format(*table)
-        self.totals_statement = SQL("SELECT count(*) AS n, sum(events) AS e FROM {0}.{1}").format(*table)
+        # One view per database (each measurement has its own), so a fixed name: the statements stay literal.
+        self.sql_create_statements.append(SQL(ES_CREATE).format())  # the library's list holds compositions
 
     def count_event(self, case_id: UUID, status: str, tracking: Tracking) -> None:
         with self.datastore.transaction(commit=True) as curs:
             self._insert_tracking(curs, tracking)
-            curs.execute(self.upsert, (case_id, status), prepare=True)
+            curs.execute(ES_UPSERT, (case_id, status), prepare=True)
 
     def totals(self) -> tuple[int, int]:
         """(cases, events counted)."""
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(self.totals_statement)
+            curs.execute("SELECT count(*) AS n, sum(events) AS e FROM public.bl_es_cases")
             row = curs.fetchone()
             assert row is not None
             return int(row["n"]), int(row["e"] or 0)
