@@ -28,6 +28,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -38,8 +39,7 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection, ProjectionRunner
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
-from kafka.admin import NewTopic
+from kafka import KafkaConsumer, TopicPartition
 from psycopg.sql import SQL
 from psycopg2.extensions import parse_dsn
 from psycopg2.extras import execute_values
@@ -47,6 +47,7 @@ from psycopg2.extras import execute_values
 from bench import harness as h
 from bench import monitor as m
 from casetrack.embedded import with_database
+from producers.workload.config import Message
 
 Log = Callable[[str], None]
 Batch = Mapping[Any, list[Any]]  # kafka-python's poll result: TopicPartition -> records
@@ -74,31 +75,20 @@ def record_value(i: int, subject: str) -> bytes:
     return (_RECORD % (uuid.UUID(int=i + 1), subject, STATUSES[i % len(STATUSES)], i % 97, "n" * 64)).encode()
 
 
-def publish_records(bootstrap: str, topic: str, partitions: int, count: int, cases: int, log: Log) -> None:
-    """Create ``topic`` and publish ``count`` records keyed by case (``cases`` of them), with the project's
-    producer options (acks=all, idempotent, gzip): the data a casetrack consumer reads."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","))
-    try:
-        admin.create_topics([NewTopic(topic, partitions, 1)])
-    finally:
-        admin.close()
-    prod = h.producer(bootstrap)
-    failures: list[BaseException] = []
-    t0 = last = time.monotonic()
-    try:
-        for i in range(count):
-            subject = f"RX20261201{i % cases:05d}"
-            fut = prod.send(topic, key=subject.encode(), value=record_value(i, subject))
-            fut.add_errback(failures.append)
-            if time.monotonic() - last >= 5:
-                last = time.monotonic()
-                log(f"  published {i + 1:,} of {count:,} ({(i + 1) / (last - t0):,.0f}/s)")
-        prod.flush()
-    finally:
-        prod.close(timeout=30)
-    if failures:
-        raise RuntimeError(f"{len(failures)} record(s) were not delivered: {failures[0]!r}")
-    log(f"published {count:,} records in {time.monotonic() - t0:.1f}s")
+def publish_records(bootstrap: str, admin_url: str, partitions: int, count: int, cases: int, log: Log) -> str:
+    """Publish ``count`` records keyed by case (``cases`` of them) to a new case topic, through the benchmarks'
+    own publisher (the project's producer options: acks=all, idempotent, gzip); returns the topic."""
+    topics = h.new_topics("baseline")  # a new random name: no record of an earlier run is read
+    # make_settings creates the topics; the data directory is the default one and stays unused (nothing starts)
+    settings = h.make_settings(bootstrap, admin_url, topics, Path(".casetrack"), partitions)
+    messages = (
+        Message("case", subject.encode(), record_value(i, subject), (), "valid", None)
+        for i in range(count)
+        for subject in (f"RX20261201{i % cases:05d}",)
+    )
+    pub = h.publish(settings, messages, expected=count, log=log)
+    log(f"published {count:,} records in {pub.seconds:.1f}s")
+    return topics.case
 
 
 def consume(
@@ -388,11 +378,11 @@ def measure_baselines(
     if es_events:
         log(f"pyeventsourcing: writing {es_events:,} events into a POSTGRES application ...")
         measured("eventsourcing", measure_eventsourcing(admin_url, es_events, cases, log))
-    topic = h.new_topics("baseline").case  # a new random name: no record of an earlier run is read
+    topic = ""
     if published := max(events, naive_events):
         size = len(record_value(0, "RX2026120100000"))
-        log(f"publishing {published:,} records of {size} bytes to {topic} ...")
-        publish_records(bootstrap, topic, partitions, published, cases, log)
+        log(f"publishing {published:,} records of {size} bytes ...")
+        topic = publish_records(bootstrap, admin_url, partitions, published, cases, log)
     if events:
         measured("kafka_consume", events / consume(bootstrap, topic, events, lambda _: None, "bare", log))
         measured(

@@ -20,23 +20,14 @@ import psycopg2
 from bench.harness import CASETRACK, MB, REPO, consumed, say
 
 
-def _status_kb(pid: int, field_name: str) -> int:
+def _proc_kb(path: str, field_name: str) -> int:
+    """The N of a "Field: N kB" line of a /proc file (``/proc/meminfo``, ``/proc/PID/status``, or
+    ``/proc/PID/smaps_rollup``, Linux 4.14+, whose PSS splits each shared page between its sharers); 0 when
+    the file is gone (the process ended)."""
     try:
-        with open(f"/proc/{pid}/status") as fh:
+        with open(path) as fh:
             for line in fh:
                 if line.startswith(field_name + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def _pss_kb(pid: int) -> int:
-    # smaps_rollup (Linux 4.14+) sums the process's mappings; PSS splits each shared page between its sharers.
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            for line in fh:
-                if line.startswith("Pss:"):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -81,11 +72,11 @@ class MemoryWatch:
         while not self._stop.is_set():
             total = pss = 0
             for p in _descendants(self.pid):
-                hwm = _status_kb(p, "VmHWM")
+                hwm = _proc_kb(f"/proc/{p}/status", "VmHWM")
                 if hwm:
                     self.peak_kb[p] = max(self.peak_kb.get(p, 0), hwm)
-                total += _status_kb(p, "VmRSS")
-                pss += _pss_kb(p)
+                total += _proc_kb(f"/proc/{p}/status", "VmRSS")
+                pss += _proc_kb(f"/proc/{p}/smaps_rollup", "Pss")
             self.peak_pss_kb = max(self.peak_pss_kb, pss)
             if total:
                 self.samples.append((time.monotonic() - self._t0, total))
@@ -204,7 +195,7 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    mem_kb = _status_kb_meminfo()
+    mem_kb = _proc_kb("/proc/meminfo", "MemTotal")
     return f"{os.cpu_count()} CPUs ({model}), {mem_kb / MB:.1f} GB RAM, Python {sys.version.split()[0]}"
 
 
@@ -226,13 +217,3 @@ def cpu_speed() -> float:
             json.loads(_PROBE)
         best = min(best, (time.perf_counter() - t0) / 20_000 * 1e6)
     return best
-
-
-def _status_kb_meminfo() -> int:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0

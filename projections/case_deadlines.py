@@ -70,61 +70,43 @@ class CaseDeadlines:
             if facts.resolved_at is not None and start is not None
             else None
         )
+        handling, review = _handling_steps(facts, rule), _review_steps(reviews, rule)
         return DeadlineView(
             due_at=d.due_at,
             yellow_at=d.yellow_at,
             limit=d.limit,
             unit=d.unit,
             calendar_gap=d.calendar_gap,
-            step_overrun=self._step_overrun(facts, returns, reviews, rule),
+            step_overrun=self._step_overrun(returns, [*handling, *review], rule),
             working_days=worked,
             suspended_days=d.suspended_days,
-            step_due_at=self._pending_step_due(facts, reviews, rule, open_case),
+            # Routing and acceptance are moot once a case is finished; a review is requested after the case
+            # was resolved (or closed), so it stays pending until it is decided.
+            step_due_at=self._pending_due([*handling, *review] if open_case else review),
         )
 
     def _step_overrun(
-        self,
-        f: ClockFacts,
-        returns: tuple[tuple[dt.datetime, dt.datetime], ...],
-        reviews: Reviews,
-        rule: ChannelRule,
+        self, returns: tuple[tuple[dt.datetime, dt.datetime], ...], steps: list[_Step], rule: ChannelRule
     ) -> bool:
-        steps = rule.steps
         for name in _RETURN_STEPS:
-            ret = steps.get(name)
+            ret = rule.steps.get(name)
             if ret is not None:
                 for assigned, returned in returns:
                     if returned > step_deadline(assigned, ret.limit, ret.unit, self.calendar):
                         return True
-        for step, start, done in self._steps(f, reviews, rule):
+        for step, start, done in steps:
             if done is not None and done > step_deadline(start, step.limit, step.unit, self.calendar):
                 return True
         return False
 
-    def _pending_step_due(
-        self, f: ClockFacts, reviews: Reviews, rule: ChannelRule, open_case: bool
-    ) -> dt.datetime | None:
-        # Routing and acceptance are moot once a case is finished; a review is requested after the case was
-        # resolved (or closed), so it stays pending until it is decided.
-        steps = self._steps(f, reviews, rule) if open_case else _review_steps(reviews, rule)
+    def _pending_due(self, steps: list[_Step]) -> dt.datetime | None:
+        """The earliest limit of the ``steps`` not done yet."""
         dues = [
             step_deadline(start, step.limit, step.unit, self.calendar)
             for step, start, done in steps
             if done is None
         ]
         return min(dues, default=None)
-
-    @staticmethod
-    def _steps(f: ClockFacts, reviews: Reviews, rule: ChannelRule) -> list[_Step]:
-        """Every limited step of this case that has started: (limit, start, when it was done or None)."""
-        out = []
-        for name, done in (("route", f.assigned_at), ("accept", f.accepted_at)):
-            step = rule.steps.get(name)
-            if step is not None:
-                start = _step_start(f, step)
-                if start is not None:
-                    out.append((step, start, done))
-        return out + _review_steps(reviews, rule)
 
 
 Reviews = tuple[tuple[str, dt.datetime, dt.datetime | None], ...]
@@ -136,21 +118,25 @@ _RETURN_STEPS: Final = ("return", "misroute_objection")
 _FINISHED: Final = frozenset({"resolved", "rejected", "closed", "merged"})
 
 
+def _handling_steps(f: ClockFacts, rule: ChannelRule) -> list[_Step]:
+    """Routing and acceptance, where limited and started: (limit, start, when it was done or None)."""
+    out = []
+    for name, done in (("route", f.assigned_at), ("accept", f.accepted_at)):
+        step = rule.steps.get(name)
+        if step is not None:
+            start = f.moment(step.starts_at)  # reviews count from their own request: _review_steps
+            if start is not None:
+                out.append((step, start, done))
+    return out
+
+
 def _review_steps(reviews: Reviews, rule: ChannelRule) -> list[_Step]:
     # Each 复查/复核 counts from its own request, however many there were; a late one stays an overrun.
     return [(rule.steps[lv], requested, decided) for lv, requested, decided in reviews if lv in rule.steps]
 
 
-def _step_start(f: ClockFacts, step: StepLimit) -> dt.datetime | None:
-    # ``requested`` is a review's own request: reviews are counted by _review_steps, never from here.
-    starts = {"received": f.received_at, "accepted": f.accepted_at, "assigned": f.assigned_at}
-    return starts.get(step.starts_at)
-
-
 def _clock_start(s: ClockFacts, rule: ChannelRule) -> dt.datetime | None:
-    start = {"received": s.received_at, "accepted": s.accepted_at, "assigned": s.assigned_at}[
-        rule.clock_start
-    ]
+    start = s.moment(rule.clock_start)
     if start is None:
         start = s.received_at
     if s.clock_restarted_at is not None and start is not None and s.clock_restarted_at > start:

@@ -87,6 +87,17 @@ class ClockFacts:
     suspensions: tuple[tuple[dt.datetime, dt.datetime | None], ...]  # [suspended, resumed); last may be open
     resolved_at: dt.datetime | None
 
+    def moment(self, name: str) -> dt.datetime | None:
+        """The moment a clock or step start names (``received``, ``accepted``, ``assigned``: the first
+        assignment); None before it happened, and for ``requested``, which is a review's own request."""
+        if name == "received":
+            return self.received_at
+        if name == "accepted":
+            return self.accepted_at
+        if name == "assigned":
+            return self.assigned_at
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
@@ -196,13 +207,7 @@ def compute_deadline(facts: ClockFacts, policy: DeadlinePolicy, calendar: WorkCa
         else:
             raise ValueError(f"unknown extension unit {ext_unit!r}")
 
-    clock_start = rule.clock_start
-    if clock_start == "received":
-        trigger: dt.datetime | None = facts.received_at
-    elif clock_start == "accepted":
-        trigger = facts.accepted_at
-    else:
-        trigger = facts.assigned_at
+    trigger = facts.moment(rule.clock_start)
     if trigger is None:
         return Deadline(None, None, limit, unit, False)
     restarted = facts.clock_restarted_at
