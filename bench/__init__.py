@@ -1,1 +1,1 @@
-"""Runnable benchmarks (``python -m bench.throughput`` etc.); figures are recorded in BENCHMARKS.md."""
+"""Runnable benchmarks (``python -m bench.throughput`` etc.); figures are recorded in docs/benchmarks.md."""

@@ -3,7 +3,7 @@
     python -m bench.folds                 # 200,000 events of the realistic workload
     python -m bench.folds --events 50000
 
-A yardstick for the in-process share of the consumer's cost (see BENCHMARKS.md, "where the time goes"):
+A yardstick for the in-process share of the consumer's cost (see docs/benchmarks.md, "where the time goes"):
 the workload generator's valid events, grouped by aggregate and folded in (time, id) order with each
 projection's ``apply_all``, then each state turned into its row once (deadlines included for cases).
 """

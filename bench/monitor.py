@@ -186,7 +186,7 @@ def last_line(text: str) -> str:
 
 
 def machine() -> str:
-    """nproc, RAM and CPU model, for BENCHMARKS.md."""
+    """nproc, RAM and CPU model, for docs/benchmarks.md."""
     model = "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

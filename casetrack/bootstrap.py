@@ -185,7 +185,7 @@ def build_projections(settings: Settings) -> dict[str, Projection[Any]]:
 
 def build_key_wrapper(settings: Settings) -> KeyWrapper | None:
     """The key-encryption key that wraps every stored data key, if one is configured (32 bytes, hex or base64,
-    from a secret store: ``CASETRACK_KEY_ENCRYPTION_KEY``). See README, 'Personal data'."""
+    from a secret store: ``CASETRACK_KEY_ENCRYPTION_KEY``). See docs/personal-data.md."""
     kek = getattr(settings, "key_encryption_key", None)  # SecretStr | None (an optional setting)
     if kek is None:
         return None

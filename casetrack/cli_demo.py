@@ -266,7 +266,7 @@ def _print_access(
     psql, had_password = d.psql_command(target)
     console.print(f"[bold]Data 数据[/]    database [bold]{escape(database)}[/] on the server; with psql:")
     console.print(f"  {escape(psql)}", soft_wrap=True)
-    console.print("  The analysts' views are documented in README, 'Projections for analysts', for example:")
+    console.print("  The analysts' views are documented in docs/analysts.md, for example:")
     query = "SELECT channel, sum(received) AS received FROM completion_rates GROUP BY 1 ORDER BY 2 DESC"
     console.print(f"  {escape(psql)} -c {escape(shlex.quote(query))}", soft_wrap=True)
     if server is not None:

@@ -46,7 +46,7 @@ DEMO_DATABASE = "casetrack_demo"
 DATABASE_COMMENT = "casetrack demo data: dropped and re-created by every `casetrack demo` run"
 TOPIC_PREFIX = "casetrack-demo."
 #: intake per day of the default demo: a mid-size city's month (about 30,000 cases, 130,000 messages) that
-#: still runs in well under three minutes from a cold start on a 2-core machine (README, 'Quick start' has the timing)
+#: still runs in well under three minutes from a cold start on a 2-core machine (README.md has the timing)
 DEFAULT_CASES_PER_DAY = 1000
 DEFAULT_SEED = 20261101
 

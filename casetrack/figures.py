@@ -3,7 +3,7 @@ report and the end-to-end test.
 
 Every figure is read from the analysts' views in ``public`` (``case_status``, ``completion_rates``,
 ``petition_tallies``, ``supervision_orders``, ``rectification_items``, ``department_scorecard``; see
-README, 'Projections for analysts'), except the pipeline accounting, which reads the consumer's bookkeeping in the ``casetrack``
+docs/analysts.md), except the pipeline accounting, which reads the consumer's bookkeeping in the ``casetrack``
 schema (the demo connects as the database owner). Rates are computed here from summed counts (never by averaging
 the views' per-row rates), so a total over months, channels or departments is exact. The figures cover the whole
 database: the demo's database holds exactly one simulated month.
@@ -229,7 +229,7 @@ def daily(cur: Cursor) -> list[DayPoint]:
 
 
 def heatmap(cur: Cursor) -> list[HeatCell]:
-    """Yellow and red cards per department × week, with the scorecard's attribution (README, 'Projections for analysts'): a yellow
+    """Yellow and red cards per department × week, with the scorecard's attribution (docs/analysts.md): a yellow
     card in the week of ``yellow_at``, a red one in the week its deadline passed (or it was received, for a red
     earned only by a step overrun). The row sums per department equal the scorecard's yellow and red counts."""
     cur.execute(

@@ -315,7 +315,7 @@ def render(f: Figures, meta: ReportMeta, calendar: Calendar) -> str:
     footer = (f"Generated {meta.generated_at:%Y-%m-%d %H:%M} (Asia/Shanghai) by <code>casetrack demo</code> · run "
               f"<code>{_e(meta.run_id)}</code> · seed {meta.seed} · {meta.cases_per_day:,} cases/day"
               f"{' · ' + _e(timing) if timing else ''}. Simulated data from the workload generator; every figure is "
-              "read from the analysts' views (README, 'Projections for analysts'). Wall-clock figures (warnings, overdue) are as of "
+              "read from the analysts' views (docs/analysts.md). Wall-clock figures (warnings, overdue) are as of "
               "the time above.")  # fmt: skip
     channels = len([c for c in f.channels if c.key in CHANNELS])
     monthly = 28 <= (meta.end - meta.start).days + 1 <= 31

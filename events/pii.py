@@ -5,7 +5,7 @@
   :func:`seal_events` / :func:`seal_event` for the consumer and for producers that encrypt at the source.
 * :mod:`events.keystore`: the key-store port under both.
 
-See the README's 'Personal data' section for the whole picture (keys, roles, ``casetrack forget``, what cannot be erased).
+See the docs/personal-data.md for the whole picture (keys, roles, ``casetrack forget``, what cannot be erased).
 """
 
 from __future__ import annotations

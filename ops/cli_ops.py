@@ -1,5 +1,5 @@
 """Operator commands, registered by :mod:`casetrack.cli` (see ``COMMANDS``): ``serve``, ``lag``, ``replay``,
-``dlq list|show|republish|discard``. The runbook is ``README, 'Operations runbook'``."""
+``dlq list|show|republish|discard``. The runbook is ``docs/operators.md``."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def serve(ctx: click.Context, no_domain_metrics: bool, domain_cache: float) -> N
     to scale out: the group splits the partitions. SIGTERM or Ctrl-C stops after the current batch.
 
     Exit codes: 0 stopped cleanly; 1 error; 3 the stored positions do not match the broker (it lost data,
-    or retention deleted events before they were consumed): see README, 'Operations runbook'.
+    or retention deleted events before they were consumed): see docs/operators.md.
     """
     from ops.server import Service
 

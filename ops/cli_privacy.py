@@ -1,7 +1,7 @@
 """Personal-data commands, registered by :mod:`casetrack.cli` (see ``COMMANDS``): ``forget``, ``officer-lookup``.
 
 Both connect with ``CASETRACK_DATABASE_URL``: ``forget`` needs a login in ``casetrack_writer`` (it destroys
-keys), ``officer-lookup`` one in ``casetrack_officer``. See README, 'Personal data'.
+keys), ``officer-lookup`` one in ``casetrack_officer``. See docs/personal-data.md.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ positions are loaded) and queues the change; the main thread applies it between 
 
 SIGTERM/SIGINT: the loop stops after the current batch, which commits or rolls back as a whole, the consumer
 leaves the group and the process exits 0. Exit 3: the stored positions do not match the broker (it lost
-data, or retention deleted unconsumed events); see ``README, 'Operations runbook'``. Exit 1: any other failure.
+data, or retention deleted unconsumed events); see ``docs/operators.md``. Exit 1: any other failure.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ one partition.
 
 With a ``sealer`` (``casetrack.bootstrap.build_sealer``; needs a login in the ``casetrack_sealer`` role),
 petitioners are encrypted at the source with the same per-person scheme the consumer uses, so Kafka never
-holds their plaintext (see README, 'Personal data').
+holds their plaintext (see docs/personal-data.md).
 """
 
 from __future__ import annotations

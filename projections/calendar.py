@@ -8,7 +8,7 @@ working days (调休). Weekend arithmetic alone is wrong, so the calendar has th
    2001 up to its newest year (2026 for holidays 0.109), including the 调休 weekend working days
    (``weekend_workdays``). For later years that package silently *computes* holidays without any 调休, so
    those years are treated as **not** official.
-2. **Operator notices**: a TOML file (see ``projections/calendar_notices.toml`` and ``README, 'Deadlines'``)
+2. **Operator notices**: a TOML file (see ``projections/calendar_notices.toml`` and ``docs/deadlines.md``)
    that adds a year (or replaces one) without a code release. A year in the file counts as official.
 3. **Fallback** for years without official data: Monday–Friday minus the statutory holidays of the
    national holiday rules (全国年节及纪念日放假办法: 元旦, 春节 incl. 除夕, 清明, 劳动节 ×2, 端午, 中秋,
@@ -259,7 +259,7 @@ class WorkCalendar:
     def load(
         cls, notice_file: Path | None = None, *, strict: bool = False, fallback: Fallback = "statutory"
     ) -> WorkCalendar:
-        """Built-in official data plus the optional operator notice file (TOML, see ``README, 'Deadlines'``).
+        """Built-in official data plus the optional operator notice file (TOML, see ``docs/deadlines.md``).
 
         A year in the notice file replaces the built-in data for that year entirely; dates from the adjacent
         December/January in a year's section override single days of the neighbouring year (New Year

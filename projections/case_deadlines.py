@@ -13,7 +13,7 @@ with. Step limits are counted from the moment their ``starts_at`` names and chec
   ``case_status`` view turns the case red once the wall clock passes it, with no event needed.
 
 Steps of other names (``correction_request``) are descriptive: the fold has no fact that says when a 补正
-request was sent, so they are not checked (the README says so).
+request was sent, so they are not checked (docs/deadlines.md says so).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 extension, step limits and the early-warning threshold; plus the KPI knobs.
 
 The policy is a TOML file (the documented default ships as ``projections/default_policy.toml``; its comments
-explain every key, and ``README, 'Deadlines'`` summarises them). Operators copy it, edit it and point the
+explain every key, and ``docs/deadlines.md`` summarises them). Operators copy it, edit it and point the
 service at their copy: :func:`load_policy` validates it and raises :class:`PolicyError` naming the file and
 the offending key.
 
