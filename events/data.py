@@ -81,6 +81,8 @@ class CaseReceived(Data):
     region: Name | None = None
     urgency: Urgency = "normal"
     time_limit_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    # the statutory limit (working days) beside a 承诺件 promise; unset: the policy's legal_limit (docs/deadlines.md)
+    legal_time_limit_days: Annotated[int, Field(ge=0, le=3650)] | None = None
     petitioner: Petitioner | SealedPetitioner | ErasedPetitioner | None = None
 
 
@@ -113,7 +115,11 @@ class CaseExtended(Data):
 
 
 class CaseSuspended(Data):
+    """``reason`` ``hearing`` (听证) or ``correction`` (补正) has a meaning of its own (docs/deadlines.md);
+    ``correction_due`` is the last day the applicant was given to correct (optional)."""
+
     reason: Text
+    correction_due: Day | None = None
 
 
 class CaseResumed(Data):

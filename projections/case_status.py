@@ -53,6 +53,36 @@ class CaseState:
     petitioner_pseudonym: str | None = None
     event_count: int = 0
     last_event_at: dt.datetime | None = None
+    # -- added with migration 0010 (docs/deadlines.md, "Cycles" and "Who is charged"); old states load with
+    # the defaults, and `casetrack replay` fills them in from the event store.
+    office: str | None = None  # the CloudEvents source of case.received: the intake office (受理/派单)
+    holders: tuple[tuple[dt.datetime, str | None], ...] = ()  # who held the case from when (None: nobody)
+    return_departments: tuple[str, ...] = ()  # the department of each 退单, parallel to `returns`
+    extension_times: tuple[
+        dt.datetime, ...
+    ] = ()  # when each extension was recorded, parallel to `extensions`
+    suspension_kinds: tuple[str, ...] = ()  # "hearing" | "correction" | "other", parallel to `suspensions`
+    correction_due: dt.date | None = None  # the correction deadline given with the latest 补正 suspension
+    withdrawn_at: dt.datetime | None = None  # closed while waiting for a correction: 视为放弃申请
+    legal_time_limit_days: int | None = (
+        None  # case.received legal_time_limit_days (承诺件: the statutory limit)
+    )
+    reopened_at: dt.datetime | None = None  # start of the current cycle (None: the first cycle)
+    ext_from: int = 0  # index of the current cycle's first extension in `extensions`
+    past_cycles: tuple[PastCycle, ...] = ()  # every cycle before the current one, oldest first
+
+
+class PastCycle(NamedTuple):
+    """A handling cycle that a 重办 (case.reopened) ended: the facts its own deadline is derived from."""
+
+    started_at: dt.datetime | None  # None: the first cycle (its clock starts as the policy says)
+    resolved_at: dt.datetime | None
+    department: str | None  # the resolving department
+    ext_from: int  # its extensions are extensions[ext_from:ext_to]
+    ext_to: int
+    satisfaction: str | None
+    followed_up: bool
+    reopened_at: dt.datetime  # the reopen that ended it
 
 
 class DeadlineView(NamedTuple):
@@ -67,6 +97,28 @@ class DeadlineView(NamedTuple):
     working_days: float | None
     suspended_days: int
     step_due_at: dt.datetime | None = None  # earliest limit of a step still pending (red once it passes)
+    extras: CycleExtras | None = None  # cycle, responsibility and violation facts (migration 0010)
+
+
+class CycleExtras(NamedTuple):
+    """The figures migration 0010 added to a case's row (docs/deadlines.md, docs/analysts.md)."""
+
+    cycle: int  # 1 + the number of reopens
+    cycle_started_at: dt.datetime | None  # the reopen that started the current cycle
+    due_department: str | None  # who held the case when the current cycle's deadline passes (or passed)
+    yellow_department: str | None  # who held it when it turned yellow
+    step_due_cause: str | None  # the pending step whose limit is step_due_at
+    step_due_department: str | None  # who answers for that step
+    extension_requested: int  # extensions recorded in this cycle, in the deadline's unit
+    extension_excess: int  # beyond the channel's cap (not counted in due_at)
+    legal_time_limit: int | None  # the statutory limit beside a promise (time_limit)
+    promise_violation: bool  # promised more than the legal limit (or > 20 working days, no law allowing more)
+    correction_due_at: dt.datetime | None  # end of the applicant's correction period, while one is awaited
+    cards: str | None  # JSON list of the cards that no longer depend on the wall clock (past cycles, steps)
+    past_cycles: str | None  # JSON list of the earlier cycles' figures
+
+
+NO_EXTRAS: Final = CycleExtras(1, None, None, None, None, None, 0, 0, None, False, None, None, None)
 
 
 NO_DEADLINE: Final = DeadlineView(None, None, None, None, False, False, None, 0, None)
@@ -92,6 +144,10 @@ def _step(s: dict[str, Any], event: Event) -> None:
     t = event.time
     p = event.data
     s.update(counted(s["event_count"], s["last_event_at"], event))
+    if event.type == "case.closed" and s["status"] == "suspended" and _open_kind(s) == "correction":
+        # Closed while waiting for the applicant's correction: the request counts as withdrawn
+        # (政府信息公开条例 Art. 30, 视为放弃申请), its own outcome rather than a resolution.
+        s.update(withdrawn_at=t, outcome="withdrawn")
     status = _STATUS.get(event.type)
     if status is not None and status != "suspended":
         if s["status"] == "suspended":
@@ -104,29 +160,35 @@ def _step(s: dict[str, Any], event: Event) -> None:
         case d.CaseReceived():
             s.update(
                 channel=p.channel, category=p.category, region=p.region, urgency=p.urgency,
-                time_limit_days=p.time_limit_days, received_at=t,
+                time_limit_days=p.time_limit_days, received_at=t, office=event.source,
+                legal_time_limit_days=p.legal_time_limit_days,
             )  # fmt: skip
             if isinstance(p.petitioner, d.SealedPetitioner | d.ErasedPetitioner):
                 s["petitioner_pseudonym"] = p.petitioner.person
         case d.CaseAccepted():
             s["accepted_at"] = t
         case d.CaseAssigned():
-            s.update(department=p.department, assigned_at=t)
+            s.update(department=p.department, assigned_at=t, holders=(*s["holders"], (t, p.department)))
             if s["first_assigned_at"] is None:
                 s["first_assigned_at"] = t
         case d.CaseReturned():
             if s["assigned_at"] is not None:
                 s["returns"] = (*s["returns"], (s["assigned_at"], t))
-            s.update(department=None, return_count=s["return_count"] + 1)
+                s["return_departments"] = (*s["return_departments"], p.department)
+            s.update(department=None, return_count=s["return_count"] + 1, holders=(*s["holders"], (t, None)))
         case d.CaseExtended():
             s["extensions"] = (*s["extensions"], (p.extra, p.unit))
+            s["extension_times"] = (*s["extension_times"], t)
         case d.CaseSuspended():
             if s["status"] != "suspended":
                 s.update(
                     status="suspended",
                     status_before_suspension=s["status"],
                     suspensions=(*s["suspensions"], (t, None)),
+                    suspension_kinds=(*s["suspension_kinds"], suspension_kind(p.reason)),
                 )
+                if s["suspension_kinds"][-1] == "correction":
+                    s["correction_due"] = p.correction_due
         case d.CaseResumed():
             if s["status"] == "suspended":
                 s["status"] = s["status_before_suspension"] or "accepted"
@@ -135,10 +197,22 @@ def _step(s: dict[str, Any], event: Event) -> None:
                 s["clock_restarted_at"] = t
         case d.CaseResolved():
             s.update(department=p.department, outcome=p.outcome, resolved_at=t)
+            holders = s["holders"]
+            if not holders or holders[-1][1] != p.department:
+                s["holders"] = (*holders, (t, p.department))
         case d.CaseFollowedUp():
             s.update(satisfaction=p.satisfaction, followed_up=True)
         case d.CaseReopened():
-            s.update(reopen_count=s["reopen_count"] + 1, resolved_at=None, outcome=None)
+            # 重办: the cycle ends with its own facts; the new one counts from the reopen (docs/deadlines.md).
+            cycle = PastCycle(
+                s["reopened_at"], s["resolved_at"], s["department"] if s["resolved_at"] else None,
+                s["ext_from"], len(s["extensions"]), s["satisfaction"], s["followed_up"], t,
+            )  # fmt: skip
+            s.update(
+                reopen_count=s["reopen_count"] + 1, resolved_at=None, outcome=None, reopened_at=t,
+                ext_from=len(s["extensions"]), past_cycles=(*s["past_cycles"], cycle),
+                satisfaction=None, followed_up=False,
+            )  # fmt: skip
         case d.CaseClosed():
             s["closed_at"] = t
         case d.CaseMerged():
@@ -155,6 +229,27 @@ def _step(s: dict[str, Any], event: Event) -> None:
                     break
         case _:
             pass
+
+
+#: case.suspended reasons with a meaning of their own (wire values, docs/architecture.md); others: "other"
+SUSPENSION_KINDS: Final = {
+    "hearing": "hearing",
+    "听证": "hearing",
+    "correction": "correction",
+    "补正": "correction",
+}
+
+
+def suspension_kind(reason: str) -> str:
+    """``hearing`` (听证: not counted in a 复查/复核), ``correction`` (补正 awaited) or ``other``."""
+    return SUSPENSION_KINDS.get(reason.strip().lower(), "other")
+
+
+def _open_kind(s: dict[str, Any]) -> str | None:
+    spans, kinds = s["suspensions"], s["suspension_kinds"]
+    if spans and spans[-1][1] is None and len(kinds) == len(spans):
+        return str(kinds[-1])
+    return None
 
 
 def _end_suspension(s: dict[str, Any], t: dt.datetime) -> None:
@@ -193,6 +288,10 @@ class CaseStatusProjection:
         "extension_count", "suspended_days", "step_overrun", "calendar_gap", "time_limit",
         "time_limit_unit", "working_days", "merged_into", "review_level", "review_decision",
         "petitioner_pseudonym", "event_count", "last_event_at", "step_due_at",
+        # migration 0010 (docs/analysts.md)
+        "cycle", "cycle_started_at", "due_department", "yellow_department", "step_due_cause",
+        "step_due_department", "extension_requested", "extension_excess", "legal_time_limit",
+        "promise_violation", "correction_due_at", "cards", "past_cycles", "withdrawn_at",
     )  # fmt: skip
 
     def __init__(self, deadline: DeadlineFn | None = None) -> None:
@@ -219,7 +318,7 @@ class CaseStatusProjection:
             state.reopen_count, state.return_count, len(state.extensions), dl.suspended_days, dl.step_overrun,
             dl.calendar_gap, dl.limit, dl.unit, dl.working_days, state.merged_into, state.review_level,
             state.review_decision, state.petitioner_pseudonym, state.event_count, state.last_event_at,
-            dl.step_due_at,
+            dl.step_due_at, *(dl.extras or NO_EXTRAS), state.withdrawn_at,
         )  # fmt: skip
 
     def dump(self, state: CaseState) -> str:

@@ -18,10 +18,13 @@ Pure functions; no I/O. The rules (domain.md, 民法典 Arts. 201–203 applied 
 * **补正 restart**: ``clock_restarted_at`` (the latest ``case.resumed`` with ``restart_clock``) replaces the
   trigger if it is later; the period counts again from the day after it. Suspensions that ended by then
   no longer matter.
-* **Extensions** add to the limit when they are in the deadline's unit (``unit=None`` means that unit). An
-  extension in another unit is appended after the (rolled) end of the period so far. Recorded extensions
-  always count, even beyond the policy's ``max_extension`` (the approval happened; commands enforce the
-  maximum).
+* **Extensions** add to the limit when they are in the deadline's unit (``unit=None`` means that unit), at
+  most the rule's ``max_extension`` in all (domain.md: an extension beyond the cap moves the deadline by
+  at most the cap); the excess is returned as ``extension_excess``, which the case row flags and scores as
+  a violation. An extension in another unit is appended after the (rolled) end of the period so far
+  (not capped: the cap is in the rule's unit).
+* **重办 cycles**: ``cycle_limit`` (with ``clock_restarted_at`` = the reopen) gives a reopened case its own
+  period, counted from the day after the reopen; only the cycle's own extensions are passed in.
 * **Suspensions** do not count. A closed suspension ``[suspended, resumed)`` shifts the end of the period
   by the days in ``(suspension day, resumption day]``: the day the case was suspended still counts, the day
   it resumes does not (the clock runs again from the next day, as for any trigger). For working-day
@@ -60,6 +63,7 @@ __all__ = [
     "compute_deadline",
     "end_of_day",
     "local_date",
+    "paused_step_deadline",
     "step_deadline",
     "working_days_elapsed",
 ]
@@ -86,6 +90,8 @@ class ClockFacts:
     extensions: tuple[tuple[int, str | None], ...]  # (extra, unit or None = the deadline's unit)
     suspensions: tuple[tuple[dt.datetime, dt.datetime | None], ...]  # [suspended, resumed); last may be open
     resolved_at: dt.datetime | None
+    # A 重办 cycle: its own period in the rule's unit, counted from ``clock_restarted_at`` (the reopen)
+    cycle_limit: int | None = None
 
     def moment(self, name: str) -> dt.datetime | None:
         """The moment a clock or step start names (``received``, ``accepted``, ``assigned``: the first
@@ -109,6 +115,8 @@ class Deadline:
     unit: str
     calendar_gap: bool  # the computation touched a year without official calendar data
     suspended_days: int = 0  # days the suspensions shifted the end by (working days for working-day periods)
+    extension_requested: int = 0  # extensions recorded in the deadline's unit
+    extension_excess: int = 0  # the part beyond the rule's max_extension: not counted (a violation)
 
 
 def local_date(moment: dt.datetime) -> dt.date:
@@ -162,6 +170,35 @@ def step_deadline(start: dt.datetime, limit: int, unit: str, calendar: WorkCalen
     return end_of_day(_period_end(local_date(start), limit, unit, calendar))
 
 
+def paused_step_deadline(
+    start: dt.datetime,
+    limit: int,
+    unit: str,
+    calendar: WorkCalendar,
+    pauses: tuple[tuple[dt.datetime, dt.datetime], ...],
+) -> dt.datetime:
+    """:func:`step_deadline` with time not counted: each closed pause ``[paused, resumed)`` shifts the end of
+    the period by the days in ``(pause day, resumption day]``, as suspensions shift a case's deadline (for
+    hearing time in a 复查/复核, 信访工作条例 Art. 35/36). A pause that starts after the period ended
+    does not revive it."""
+    start_day = local_date(start)
+    working = unit == "working_days"
+    end = _raw_end(start_day, limit, unit, calendar)
+    for paused, resumed in sorted(pauses):
+        s_day, r_day = max(local_date(paused), start_day), local_date(resumed)
+        if r_day <= s_day:
+            continue
+        if s_day > (end if working or limit == 0 else calendar.next_working_day_on_or_after(end)):
+            continue
+        if working:
+            end = calendar.add_working_days(end, calendar.working_days_between(s_day, r_day))
+        else:
+            end += dt.timedelta(days=(r_day - s_day).days)
+    if not working and limit > 0:
+        end = calendar.next_working_day_on_or_after(end)
+    return end_of_day(end)
+
+
 def working_days_elapsed(start: dt.datetime, end: dt.datetime, calendar: WorkCalendar) -> float:
     """Working days from ``start`` to ``end``, counted like a period: the working days in
     ``(day of start, day of end]`` (Asia/Shanghai days).
@@ -192,24 +229,30 @@ def compute_deadline(facts: ClockFacts, policy: DeadlinePolicy, calendar: WorkCa
     strict and the period touches a year without official data.
     """
     rule = policy.rule(facts.channel, facts.urgency)
-    if facts.time_limit_days is not None:
+    if facts.cycle_limit is not None:
+        limit, unit = facts.cycle_limit, ("working_days" if facts.time_limit_days is not None else rule.unit)
+    elif facts.time_limit_days is not None:
         limit, unit = facts.time_limit_days, "working_days"
     else:
         limit, unit = rule.limit, rule.unit
 
-    # Extensions: same unit -> add to the limit; other units -> chained after the period.
+    # Extensions: same unit -> add to the limit, at most max_extension in all; other units -> chained
+    # after the period.
     chained: list[tuple[int, str]] = []
+    requested = 0
     for extra, ext_unit in facts.extensions:
         if ext_unit is None or ext_unit == unit:
-            limit += extra
+            requested += extra
         elif ext_unit in _UNITS:
             chained.append((extra, ext_unit))
         else:
             raise ValueError(f"unknown extension unit {ext_unit!r}")
+    excess = max(0, requested - rule.max_extension)
+    limit += requested - excess
 
     trigger = facts.moment(rule.clock_start)
     if trigger is None:
-        return Deadline(None, None, limit, unit, False)
+        return Deadline(None, None, limit, unit, False, 0, requested, excess)
     restarted = facts.clock_restarted_at
     if restarted is not None and restarted > trigger:
         trigger = restarted
@@ -231,7 +274,7 @@ def compute_deadline(facts: ClockFacts, policy: DeadlinePolicy, calendar: WorkCa
             continue
         if r is None:
             if resolved_at is None:
-                return Deadline(None, None, limit, unit, False, suspended)
+                return Deadline(None, None, limit, unit, False, suspended, requested, excess)
             r = resolved_at
         if r <= trigger:
             continue
@@ -261,7 +304,7 @@ def compute_deadline(facts: ClockFacts, policy: DeadlinePolicy, calendar: WorkCa
 
     # Yellow.
     if limit == 0 and not chained:
-        return Deadline(due_at, due_at, limit, unit, gap, suspended)
+        return Deadline(due_at, due_at, limit, unit, gap, suspended, requested, excess)
     warning = rule.warning
     if working:
         # Both legs are in working time: the larger threshold is reached first.
@@ -285,4 +328,4 @@ def compute_deadline(facts: ClockFacts, policy: DeadlinePolicy, calendar: WorkCa
         yellow = trigger.astimezone(SHANGHAI)
     if yellow > due_at:
         yellow = due_at
-    return Deadline(due_at, yellow, limit, unit, gap, suspended)
+    return Deadline(due_at, yellow, limit, unit, gap, suspended, requested, excess)

@@ -7,7 +7,7 @@ policy is loaded for real work (``casetrack migrate`` and the consumers' start-u
 the one place an operator changes a formula.
 
 Scorecard points are not part of the policy file: pass them as ``points`` to set them, or leave them
-``None`` to keep what the table holds (the migration's defaults −2 / −5 / −10 / 0, or an operator's
+``None`` to keep what the table holds (the migrations' defaults −2 / −5 / −10 / 0 and −5 per violation, or an operator's
 ``UPDATE casetrack.scorecard_settings``).
 """
 
@@ -30,6 +30,7 @@ class PenaltyPoints:
     yellow: float = -5.0  # per yellow card
     red: float = -10.0  # per red card
     overdue_rectification: float = 0.0  # per overdue rectification item
+    violation: float = -5.0  # per violation (an extension beyond the channel's cap; migration 0010)
 
 
 def sync_kpi_settings(database_url: str, policy: DeadlinePolicy, points: PenaltyPoints | None = None) -> bool:
@@ -52,16 +53,24 @@ def sync_kpi_settings(database_url: str, policy: DeadlinePolicy, points: Penalty
             if points is not None:
                 cur.execute(
                     "INSERT INTO casetrack.scorecard_settings AS s (id, supervision_notice_points,"
-                    " yellow_points, red_points, overdue_rectification_points) VALUES (true, %s, %s, %s, %s)"
+                    " yellow_points, red_points, overdue_rectification_points, violation_points)"
+                    " VALUES (true, %s, %s, %s, %s, %s)"
                     " ON CONFLICT (id) DO UPDATE SET"
                     " supervision_notice_points = EXCLUDED.supervision_notice_points,"
                     " yellow_points = EXCLUDED.yellow_points, red_points = EXCLUDED.red_points,"
                     " overdue_rectification_points = EXCLUDED.overdue_rectification_points,"
-                    " updated_at = now()"
+                    " violation_points = EXCLUDED.violation_points, updated_at = now()"
                     " WHERE (s.supervision_notice_points, s.yellow_points, s.red_points,"
-                    " s.overdue_rectification_points) IS DISTINCT FROM (EXCLUDED.supervision_notice_points,"
-                    " EXCLUDED.yellow_points, EXCLUDED.red_points, EXCLUDED.overdue_rectification_points)",
-                    (points.supervision_notice, points.yellow, points.red, points.overdue_rectification),
+                    " s.overdue_rectification_points, s.violation_points) IS DISTINCT FROM"
+                    " (EXCLUDED.supervision_notice_points, EXCLUDED.yellow_points, EXCLUDED.red_points,"
+                    " EXCLUDED.overdue_rectification_points, EXCLUDED.violation_points)",
+                    (
+                        points.supervision_notice,
+                        points.yellow,
+                        points.red,
+                        points.overdue_rectification,
+                        points.violation,
+                    ),  # fmt: skip
                 )
                 changed = changed or cur.rowcount > 0
         return changed
@@ -78,8 +87,8 @@ def read_kpi_settings(database_url: str) -> tuple[bool, PenaltyPoints]:
             row = cur.fetchone()
             basic = True if row is None else bool(row[0])
             cur.execute(
-                "SELECT supervision_notice_points, yellow_points, red_points, overdue_rectification_points"
-                " FROM casetrack.scorecard_settings"
+                "SELECT supervision_notice_points, yellow_points, red_points, overdue_rectification_points,"
+                " violation_points FROM casetrack.scorecard_settings"
             )
             p = cur.fetchone()
             points = PenaltyPoints() if p is None else PenaltyPoints(*(float(v) for v in p))

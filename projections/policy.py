@@ -33,6 +33,7 @@ from events.data import CHANNELS, Channel
 
 __all__ = [
     "ChannelRule",
+    "DEFAULT_LEGAL_LIMIT",
     "ClockStart",
     "DeadlinePolicy",
     "KpiPolicy",
@@ -109,6 +110,15 @@ class ChannelRule(_Frozen):
     max_extension: Count
     warning: WarningThreshold
     steps: dict[str, StepLimit] = {}
+    #: the period a 重办 (reopen) gets, in ``unit``, counted from the reopen; None: the case's own limit
+    reopen_limit: Count | None = None
+    #: the statutory limit (working days) a 承诺件 promise is checked against when the event names none;
+    #: None: 20 working days, the general limit where no law allows more (行政许可法 Art. 42)
+    legal_limit: Count | None = None
+
+
+#: the promise ceiling where no law allows more (working days; 行政许可法 Art. 42)
+DEFAULT_LEGAL_LIMIT: Final = 20
 
 
 class _RulePatch(_Frozen):
@@ -118,6 +128,8 @@ class _RulePatch(_Frozen):
     unit: Unit | None = None
     clock_start: ClockStart | None = None
     max_extension: Count | None = None
+    reopen_limit: Count | None = None
+    legal_limit: Count | None = None
     warning: _WarningPatch | None = None
     steps: dict[str, StepLimit] = {}
     description: str | None = None
@@ -164,6 +176,9 @@ class DeadlinePolicy(_Frozen):
                         f"channels.{channel}.{urgency}: {', '.join(unset)} not set (set it in {where})"
                     )
                     continue
+                for key in ("reopen_limit", "legal_limit"):  # optional: None means the documented default
+                    value = getattr(patch, key) if patch is not None else None
+                    merged[key] = value if value is not None else getattr(section, key)
                 warning = self.warning.model_dump()
                 for w in (section.warning, patch.warning if patch is not None else None):
                     if w is not None:

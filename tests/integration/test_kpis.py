@@ -141,19 +141,22 @@ def test_completion_rates_by_hand(settings: Settings) -> None:
     rates = rows_by_key(url, "completion_rates", "month,channel,department")
     june = rates[(dt.date(2026, 6, 1), "hotline_12345", DEPT)]
     # received in June: A B C D E F G J K (H was rejected before assignment: department NULL; I: May)
-    # resolved in June: A B C D E F I J K; late: C K; working days 2 4 7 3 1 4 2 1 6
-    # due in June: A B C D E F G I K (J is due in July); on time: A B D E F I; closed: A B C E F
+    # F has two cycles (重办): F1 received Mon 1 Jun, resolved 3 Jun (2 working days, due 8 Jun), rated
+    # dissatisfied, reopened Thu 4 Jun; F2 counts 5 working days from Fri 5 Jun (due Thu 11 Jun), resolved
+    # 5 Jun (1 working day), satisfied. Each resolution counts once, in its own month.
+    # resolved in June: A B C D E F1 F2 I J K; late: C K; working days 2 4 7 3 1 2 1 2 1 6 (sum 29)
+    # due in June: A B C D E F1 F2 G I K (J is due in July); on time: A B D E F1 F2 I; closed: A B C E F2
     expected = {
         "received": 9, "received_resolved": 8, "completion_rate": dec("0.8889"),
         "rejected": 0, "merged": 0,
-        "resolved": 9, "resolved_on_time": 7, "on_time_rate": dec("0.7778"),
-        "due": 9, "resolved_on_schedule": 6, "on_schedule_rate": dec("0.6667"),
-        "closed": 5, "closure_rate": dec("0.5556"),
-        "rated": 5, "satisfied": 4, "satisfaction_rate": dec("0.8000"),  # A B F J of A B C F J
-        "followed_up": 6, "follow_up_rate": dec("0.6667"),  # D was called but unreachable: not rated
+        "resolved": 10, "resolved_on_time": 8, "on_time_rate": dec("0.8000"),
+        "due": 10, "resolved_on_schedule": 7, "on_schedule_rate": dec("0.7000"),
+        "closed": 5, "closure_rate": dec("0.5000"),
+        "rated": 6, "satisfied": 4, "satisfaction_rate": dec("0.6667"),  # A B F2 J of A B C F1 F2 J
+        "followed_up": 7, "follow_up_rate": dec("0.7000"),  # D was called but unreachable: not rated
         "returned": 1, "return_rate": dec("0.1111"),
-        "reopened": 1, "reopen_rate": dec("0.1111"),
-        "avg_working_days": dec("3.33"), "median_working_days": dec("3.00"),
+        "reopened": 1, "reopen_rate": dec("0.1000"),  # F's reopen on 4 June
+        "avg_working_days": dec("2.90"), "median_working_days": dec("2.00"),  # 1 1 1 2 2 | 2 3 4 6 7
     }  # fmt: skip
     assert {k: june[k] for k in expected} == expected
 
@@ -176,7 +179,7 @@ def test_completion_rates_by_hand(settings: Settings) -> None:
     june = rows_by_key(url, "completion_rates", "month,channel,department")[
         (dt.date(2026, 6, 1), "hotline_12345", DEPT)
     ]
-    assert (june["rated"], june["satisfied"], june["satisfaction_rate"]) == (5, 3, dec("0.6000"))
+    assert (june["rated"], june["satisfied"], june["satisfaction_rate"]) == (6, 3, dec("0.5000"))  # A F2 J
     assert sync_kpi_settings(url, load_policy()) is True
 
 
@@ -237,18 +240,20 @@ def test_department_scorecard_by_hand(settings: Settings) -> None:
     yellow = {
         r[0] for r in query(url, "SELECT case_id FROM case_status WHERE yellow_at <= resolved_at AND on_time")
     }
-    assert yellow == {"B", "F"}  # resolved on time, but on or after the yellow day (Friday 5 June)
+    # B: resolved on time, but on its yellow day (Friday 5 June). F's first cycle was resolved on 3 June,
+    # before its yellow day; its second (reopened Thu 4 June, due Thu 11 June, yellow from Wed 10 June) on 5 June.
+    assert yellow == {"B"}
     red = {r[0] for r in query(url, "SELECT case_id FROM case_status WHERE warning_level = 'red'")}
     assert red == {"C", "G", "K"}
 
     card = rows_by_key(url, "department_scorecard", "department,month")
     june = card[(DEPT, dt.date(2026, 6, 1))]
-    # handled (resolved in June): A B C D E F I J K; yellow B F; red C G K (all due in June);
-    # overdue orders: S1; overdue items: R1. Points -2 / -5 / -10 / 0.
+    # handled (resolutions in June): A B C D E F1 F2 I J K; yellow B; red C G K (all due in June);
+    # overdue orders: S1; overdue items: R1. Points -2 / -5 / -10 / 0: -2 - 5 - 30 = -37.
     assert {k: june[k] for k in ("cases_handled", "yellow_count", "red_count", "overdue_supervision_orders",
                                  "overdue_rectification_items", "penalty_score")} == {
-        "cases_handled": 9, "yellow_count": 2, "red_count": 3, "overdue_supervision_orders": 1,
-        "overdue_rectification_items": 1, "penalty_score": dec("-42.00"),
+        "cases_handled": 10, "yellow_count": 1, "red_count": 3, "overdue_supervision_orders": 1,
+        "overdue_rectification_items": 1, "penalty_score": dec("-37.00"),
     }  # fmt: skip
     traffic = card[("市交通局", dt.date(2026, 6, 1))]
     assert (traffic["overdue_supervision_orders"], traffic["penalty_score"]) == (1, dec("-2.00"))
@@ -256,7 +261,7 @@ def test_department_scorecard_by_hand(settings: Settings) -> None:
     sync_kpi_settings(url, load_policy(), PenaltyPoints(supervision_notice=-1, yellow=-2, red=-3,
                                                         overdue_rectification=-4))  # fmt: skip
     june = rows_by_key(url, "department_scorecard", "department,month")[(DEPT, dt.date(2026, 6, 1))]
-    assert june["penalty_score"] == dec("-18.00")  # 1x-1 + 2x-2 + 3x-3 + 1x-4
+    assert june["penalty_score"] == dec("-16.00")  # 1x-1 + 1x-2 + 3x-3 + 1x-4
 
 
 def test_petition_tallies_by_hand(settings: Settings) -> None:

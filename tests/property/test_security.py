@@ -37,7 +37,9 @@ CONTRACT_VIEWS = (
     "rectification_items",
 )
 # Every view the analysts' role may read: the contract's, and the ones casetrack adds (README).
-ANALYST_VIEWS = frozenset({*CONTRACT_VIEWS, "department_scorecard", "repeat_callers"})
+ANALYST_VIEWS = frozenset(
+    {*CONTRACT_VIEWS, "department_scorecard", "repeat_callers", "case_cycles", "penalty_items"}
+)
 
 
 def personal_data(messages: list[Message]) -> set[str]:

@@ -147,13 +147,14 @@ def test_hotline_extension(cal: WorkCalendar, policy: DeadlinePolicy) -> None:
 def test_disclosure_request_with_correction_restart(cal: WorkCalendar, policy: DeadlinePolicy) -> None:
     received, accepted = at(2026, 1, 5, 9), at(2026, 1, 6, 10)
     waiting = ((at(2026, 1, 7, 9), at(2026, 1, 20, 14)),)
-    # Not accepted yet: the clock has not started.
-    assert compute_deadline(facts("disclosure_request", received), policy, cal).due_at is None
-    # Plain resume: 20 working days from 6 Jan = 3 Feb, shifted by the 9 working days in (7 Jan, 20 Jan].
+    # The clock counts from receipt (Art. 33), accepted or not: day 1 is Tue 6 Jan; 6-9 Jan (4), 12-16 (9),
+    # 19-23 (14), 26-30 (19), Mon 2 Feb (20).
+    assert compute_deadline(facts("disclosure_request", received), policy, cal).due_at == midnight(2026, 2, 3)
+    # Plain resume: 2 Feb shifted by the 9 working days in (7 Jan, 20 Jan]: 3-6 Feb (4), 9-13 Feb (9).
     plain = compute_deadline(
         facts("disclosure_request", received, accepted_at=accepted, suspensions=waiting), policy, cal
     )
-    assert (plain.suspended_days, plain.due_at) == (9, midnight(2026, 2, 15))  # Sat 14 Feb is a working day
+    assert (plain.suspended_days, plain.due_at) == (9, midnight(2026, 2, 14))
     # 补正: the corrected request arrived on 20 Jan, so 20 working days count again from 21 Jan:
     # ... 13 Feb (18), Sat 14 Feb (19, 调休), Spring Festival 15-23 Feb, Tue 24 Feb (20).
     dl = compute_deadline(
@@ -171,7 +172,7 @@ def test_disclosure_request_with_correction_restart(cal: WorkCalendar, policy: D
     assert dl.due_at == midnight(2026, 2, 25)
     # 20/3 = 6.67 working days left (10-14 Feb and 24 Feb are 6) is reached on Mon 9 Feb -> from 00:00.
     assert dl.yellow_at == midnight(2026, 2, 9)
-    # A restart before acceptance does not move the clock back.
+    # A restart on the day of receipt does not move the clock.
     early = dataclasses.replace(
         facts("disclosure_request", received, accepted_at=accepted), clock_restarted_at=at(2026, 1, 5, 12)
     )
@@ -334,7 +335,11 @@ def test_default_policy_is_packaged_and_complete(policy: DeadlinePolicy) -> None
         30,
     )
     disclosure = policy.rule("disclosure_request", "urgent")
-    assert (disclosure.limit, disclosure.unit, disclosure.clock_start) == (20, "working_days", "accepted")
+    assert (disclosure.limit, disclosure.unit, disclosure.clock_start) == (
+        20,
+        "working_days",
+        "received",
+    )  # Art. 33
     assert policy.rule("hotline_12345", "urgent").limit == 1
     assert policy.rule("hotline_12345", "urgent").steps["return"].limit == 2
     assert policy.rule("npc_suggestion", "normal").unit == "months"
