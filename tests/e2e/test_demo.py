@@ -128,19 +128,24 @@ def by_label(rows: list[list[str]]) -> dict[str, list[str]]:
 # -- the figures --------------------------------------------------------------------------------------------
 def test_overview_matches_case_status(demo: DemoRun) -> None:
     rows = by_label(table(demo.output, "概览 Overview"))
-    ((received, resolved, on_time, open_, yellow, red),) = q(
+    # Resolutions are counted per 重办 cycle (case_cycles); the completion rate counts cases resolved at least once.
+    ((received, ever_resolved, open_, yellow, red),) = q(
         demo.url,
-        """SELECT count(*), count(*) FILTER (WHERE resolved_at IS NOT NULL),
-                  count(*) FILTER (WHERE resolved_at IS NOT NULL AND on_time),
+        """SELECT count(*), count(*) FILTER (WHERE resolved_at IS NOT NULL OR reopen_count > 0),
                   count(*) FILTER (WHERE resolved_at IS NULL AND status NOT IN ('rejected', 'merged')),
                   count(*) FILTER (WHERE resolved_at IS NULL AND warning_level = 'yellow'),
                   count(*) FILTER (WHERE resolved_at IS NULL AND warning_level = 'red')
            FROM case_status""",
     )
+    ((resolved, on_time),) = q(
+        demo.url,
+        "SELECT count(*) FILTER (WHERE resolved_at IS NOT NULL),"
+        " count(*) FILTER (WHERE resolved_at IS NOT NULL AND on_time) FROM case_cycles",
+    )
     assert received > DAYS * CASES_PER_DAY * 0.6
     assert n(rows["受理 Cases received"][1]) == received
     assert n(rows["办结 Resolved"][1]) == resolved
-    assert rows["办结率 Completion rate"][1] == pct(resolved, received)
+    assert rows["办结率 Completion rate"][1] == pct(ever_resolved, received)
     assert rows["按时办结率 On-time rate"][1] == pct(on_time, resolved)
     assert n(rows["在办 Open cases"][1]) == open_
     assert n(rows["在办黄牌 Open, yellow"][1]) == yellow
@@ -150,25 +155,28 @@ def test_overview_matches_case_status(demo: DemoRun) -> None:
 
 def test_intake_by_channel_matches_case_status(demo: DemoRun) -> None:
     rows = table(demo.output, "受理渠道 Intake by channel")
+    # resolutions and on-time resolutions per 重办 cycle; the completion rate counts cases resolved at least once
     expected = {
-        ch: (received, resolved, on_time)
-        for ch, received, resolved, on_time in q(
+        ch: (received, ever, resolved, on_time)
+        for ch, received, ever, resolved, on_time in q(
             demo.url,
-            """SELECT channel, count(*), count(*) FILTER (WHERE resolved_at IS NOT NULL),
-                      count(*) FILTER (WHERE resolved_at IS NOT NULL AND on_time)
-               FROM case_status GROUP BY channel""",
+            """SELECT c.channel, count(*) FILTER (WHERE k.current),
+                      count(*) FILTER (WHERE k.current AND (c.resolved_at IS NOT NULL OR c.reopen_count > 0)),
+                      count(*) FILTER (WHERE k.resolved_at IS NOT NULL),
+                      count(*) FILTER (WHERE k.resolved_at IS NOT NULL AND k.on_time)
+               FROM case_cycles k JOIN case_status c USING (case_id) GROUP BY c.channel""",
         )
     }
     label = {f"{zh} {en}": ch for ch, (zh, en) in CHANNELS.items()}
     printed = {label[r[0]]: r for r in rows if not r[0].startswith("合计")}
     assert printed.keys() == expected.keys()  # every channel that received a case, and nothing else
-    for channel, (received, resolved, on_time) in expected.items():
+    for channel, (received, ever, resolved, on_time) in expected.items():
         r = printed[channel]
         assert (n(r[1]), n(r[3])) == (received, resolved), channel
-        assert r[4:6] == [pct(resolved, received), pct(on_time, resolved)], channel
+        assert r[4:6] == [pct(ever, received), pct(on_time, resolved)], channel
     total = by_label(rows)["合计 Total"]
     assert n(total[1]) == sum(v[0] for v in expected.values())
-    assert n(total[3]) == sum(v[1] for v in expected.values())
+    assert n(total[3]) == sum(v[2] for v in expected.values())
 
 
 def test_department_rates_match_the_views(demo: DemoRun) -> None:
@@ -364,3 +372,15 @@ def test_chromium_has_a_cjk_font() -> None:
     assert found.strip(), (
         "no Chinese font: the report would show boxes (Debian: apt-get install fonts-noto-cjk)"
     )
+
+
+def test_penalty_items_reconcile_with_the_scorecard(demo: DemoRun) -> None:
+    # Issue 14: one row per card in penalty_items; summed by department and month they are the scorecard.
+    from tests.integration.figures_support import scorecard_reconciles
+
+    assert scorecard_reconciles(demo.url) > 0
+    ((items, cards),) = q(
+        demo.url,
+        "SELECT (SELECT sum(points) FROM penalty_items), (SELECT sum(penalty_score) FROM department_scorecard)",
+    )
+    assert items == cards and items < 0
