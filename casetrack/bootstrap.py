@@ -27,6 +27,7 @@ from events.catalog import Aggregate
 from events.codec import Codec
 from events.keystore import KeyWrapper, decode_key_setting
 from events.pii import Pseudonymizer, Sealer
+from ops.calendar_refresh import refresh_estimated_deadlines
 from ops.metrics import ConsumerMetrics
 from projections.base import Projection
 from projections.calendar import WorkCalendar
@@ -164,7 +165,7 @@ def make_producer(settings: Settings, bootstrap: str, **options: Any) -> KafkaPr
 
 def build_calendar(settings: Settings) -> WorkCalendar:
     """The official working-day calendar plus the operator's notice file, if any."""
-    return WorkCalendar.load(settings.calendar_file)
+    return WorkCalendar.load(settings.calendar_file, strict=settings.calendar_strict)
 
 
 def build_policy(settings: Settings) -> DeadlinePolicy:
@@ -264,6 +265,8 @@ def build_runner(
     if dead_letters is None:
         dead_letters = KafkaDeadLetterSink(make_producer(settings, endpoints.kafka_bootstrap))
     projections = build_projections(settings)
+    if follow_live and "case" in projections:  # a calendar year added since: re-derive the estimates
+        refresh_estimated_deadlines(endpoints.database_url, projections["case"])
     topics = topics or topic_families(settings)
     topics = {t: f for t, f in topics.items() if f in projections}
     return ProjectionRunner(

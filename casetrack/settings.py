@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     metrics_port: int = Field(9108, ge=0, le=65535)
     policy_file: Path | None = Field(None, description="deadline policy TOML; unset = built-in defaults")
     calendar_file: Path | None = Field(None, description="extra official calendar notices (TOML)")
+    calendar_strict: bool = Field(
+        False, description="refuse to estimate deadlines in years without an official calendar (no due_at)"
+    )
     pseudonym_key: SecretStr | None = Field(
         None, description="HMAC key for pseudonyms; unset = a key kept in the database"
     )

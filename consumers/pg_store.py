@@ -180,6 +180,19 @@ class PgStoreTx:
         )
         return {r[0]: Tracked(r[1], tuple(r[2]), r[3], r[4]) for r in self.cur.fetchall()}
 
+    def load_estimated_states(self, table: str, key_column: str, generation: int) -> dict[str, Tracked]:
+        """The states whose row rests on an estimated date (``calendar_gap``, or an estimated card or
+        earlier cycle), locked for update: what :mod:`ops.calendar_refresh` re-derives when an official
+        calendar year is added."""
+        self.cur.execute(
+            sql.SQL(
+                "SELECT {k}, fold_state, applied_ids, last_time, last_id FROM {t} WHERE generation = %s"
+                " AND (calendar_gap OR cards @> %s::jsonb OR past_cycles @> %s::jsonb) FOR UPDATE"
+            ).format(k=sql.Identifier(key_column), t=sql.SQL(table)),
+            (generation, '[{"estimated": true}]', '[{"calendar_gap": true}]'),
+        )
+        return {r[0]: Tracked(r[1], tuple(r[2]), r[3], r[4]) for r in self.cur.fetchall()}
+
     def load_history(self, aggregate: str, subjects: Sequence[str]) -> dict[str, list[Event]]:
         out: dict[str, list[Event]] = {}
         if not subjects:
