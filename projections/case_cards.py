@@ -102,11 +102,15 @@ class Cycles(Protocol):
 
 def holder_at(s: CaseKey, moment: dt.datetime | None) -> str | None:
     """The department holding the case at ``moment`` (None: now); the intake office while nobody does."""
-    if not s.holders:
+    holders = s.holders
+    if not holders:
         return s.department or s.office  # a state folded before migration 0010 has no holder history
+    last_at, last = holders[-1]
+    if moment is None or last_at <= moment:  # the common case: nothing changed hands after the moment
+        return last if last is not None else s.office
     held: str | None = None
-    for t, dept in s.holders:
-        if moment is not None and t > moment:
+    for t, dept in holders:
+        if t > moment:
             break
         held = dept
     return held if held is not None else s.office
@@ -116,6 +120,34 @@ def cycle_extras(d: Cycles, s: CaseKey, f: CardFacts) -> CycleExtras:
     """The row's 0010 columns: responsibility, violations, the promise check and the cycles' history."""
     cards: list[dict[str, Any]] = []
     past: list[dict[str, Any]] = []
+    if s.past_cycles or f.step_cards or f.deadline.extension_excess > 0:  # else: no card to write out
+        _written_cards(d, s, f, cards, past)
+    current = len(s.past_cycles) + 1
+    legal = None
+    if s.time_limit_days is not None:
+        legal = s.legal_time_limit_days
+        if legal is None:
+            legal = f.rule.legal_limit if f.rule.legal_limit is not None else DEFAULT_LEGAL_LIMIT
+    correction_due_at = None
+    if s.status == "suspended" and s.correction_due is not None and _awaiting_correction(s):
+        correction_due_at = end_of_day(s.correction_due)
+    return CycleExtras(
+        current, s.reopened_at, holder_at(s, f.due_at),
+        holder_at(s, f.yellow_at) if f.yellow_at is not None else None,
+        f.step_due_cause, s.office if f.step_due_cause is not None else None,
+        f.deadline.extension_requested, f.deadline.extension_excess, legal,
+        legal is not None and s.time_limit_days is not None and s.time_limit_days > legal,
+        correction_due_at,
+        json.dumps(cards, ensure_ascii=False, separators=(",", ":")) if cards else None,
+        json.dumps(past, ensure_ascii=False, separators=(",", ":")) if past else None,
+    )  # fmt: skip
+
+
+def _written_cards(
+    d: Cycles, s: CaseKey, f: CardFacts, cards: list[dict[str, Any]], past: list[dict[str, Any]]
+) -> None:
+    """The cards fixed once earned (steps done late, extension violations, earlier cycles' yellow and red)
+    and the earlier cycles' figures, appended to ``cards`` and ``past``."""
     cycle_starts = [c.reopened_at for c in s.past_cycles]
     for card in f.step_cards:
         cards.append(_card_json(d, card, _cycle_of(cycle_starts, card.done or card.at)))
@@ -128,29 +160,6 @@ def cycle_extras(d: Cycles, s: CaseKey, f: CardFacts) -> CycleExtras:
     current = len(s.past_cycles) + 1
     cards.extend(
         _card_json(d, c, current) for c in _extension_cards(s, f.deadline, s.ext_from, len(s.extensions))
-    )
-    legal = None
-    if s.time_limit_days is not None:
-        legal = s.legal_time_limit_days
-        if legal is None:
-            legal = f.rule.legal_limit if f.rule.legal_limit is not None else DEFAULT_LEGAL_LIMIT
-    correction_due_at = None
-    if s.status == "suspended" and s.correction_due is not None and _awaiting_correction(s):
-        correction_due_at = end_of_day(s.correction_due)
-    return CycleExtras(
-        cycle=current,
-        cycle_started_at=s.reopened_at,
-        due_department=holder_at(s, f.due_at),
-        yellow_department=holder_at(s, f.yellow_at) if f.yellow_at is not None else None,
-        step_due_cause=f.step_due_cause,
-        step_due_department=s.office if f.step_due_cause is not None else None,
-        extension_requested=f.deadline.extension_requested,
-        extension_excess=f.deadline.extension_excess,
-        legal_time_limit=legal,
-        promise_violation=legal is not None and s.time_limit_days is not None and s.time_limit_days > legal,
-        correction_due_at=correction_due_at,
-        cards=json.dumps(cards, ensure_ascii=False, separators=(",", ":")) if cards else None,
-        past_cycles=json.dumps(past, ensure_ascii=False, separators=(",", ":")) if past else None,
     )
 
 

@@ -107,7 +107,9 @@ class CaseDeadlines:
         handling, review = _handling_steps(facts, rule), self._review_steps(s, rule)
         cards = self._step_cards(s, rule, handling, review)
         cycle_from = s.reopened_at
-        overrun = any(c.done is not None and (cycle_from is None or c.done >= cycle_from) for c in cards)
+        overrun = bool(cards) and any(
+            c.done is not None and (cycle_from is None or c.done >= cycle_from) for c in cards
+        )
         # Routing and acceptance are moot once a case is finished; a review is requested after the case was
         # resolved (or closed), so it stays pending until it is decided.
         pending = self._pending(s, [*handling, *review] if open_case else review)
@@ -149,7 +151,7 @@ class CaseDeadlines:
                 if step_limit is not None and done > step_limit:
                     cards.append(Card(name, "red", s.office, step_limit, done))
         corr = rule.steps.get("correction_request")
-        if corr is not None:
+        if corr is not None and s.suspension_kinds:
             notice = next(
                 (
                     a
