@@ -105,14 +105,15 @@ class CaseDeadlines:
         )
         open_case = s.status not in _FINISHED
         handling, review = _handling_steps(facts, rule), self._review_steps(s, rule)
-        cards = self._step_cards(s, rule, handling, review)
+        steps = [*handling, *review] if review else handling
+        cards = self._step_cards(s, rule, steps)
         cycle_from = s.reopened_at
         overrun = bool(cards) and any(
             c.done is not None and (cycle_from is None or c.done >= cycle_from) for c in cards
         )
         # Routing and acceptance are moot once a case is finished; a review is requested after the case was
         # resolved (or closed), so it stays pending until it is decided.
-        pending = self._pending(s, [*handling, *review] if open_case else review)
+        pending = self._pending(s, steps if open_case else review) if steps else None
         due_at, yellow_at = d.due_at, d.yellow_at
         gap = d.calendar_gap or (pending is not None and not self._official(pending[0]))
         if s.withdrawn_at is not None:  # 视为放弃申请: no deadline left to miss
@@ -131,9 +132,7 @@ class CaseDeadlines:
         day = local_date(limit - _TICK)  # a limit is 24:00 of its last day
         return self.calendar.covers(day, day)
 
-    def _step_cards(
-        self, s: CaseKey, rule: ChannelRule, handling: list[_Step], review: list[_Step]
-    ) -> list[Card]:
+    def _step_cards(self, s: CaseKey, rule: ChannelRule, steps: list[_Step]) -> list[Card]:
         """Every step done late: a red card for the party responsible for it (docs/deadlines.md)."""
         cards: list[Card] = []
         for name in _RETURN_STEPS:
@@ -145,7 +144,7 @@ class CaseDeadlines:
                 if returned > limit:
                     dept = s.return_departments[i] if i < len(s.return_departments) else None
                     cards.append(Card(name, "red", dept, limit, returned))
-        for name, step, begun, done in [*handling, *review]:
+        for name, step, begun, done in steps:
             if done is not None:
                 step_limit = self._step_limit(s, name, step, begun, done)
                 if step_limit is not None and done > step_limit:
