@@ -2,64 +2,192 @@
 
 :class:`PersonalDataTransform` is the runner's :class:`~consumers.runner.EventTransform`. Inside the batch
 transaction, before the engine appends to the event store or folds, it replaces every plaintext petitioner
-with its sealed form (AES-256-GCM under the person's own key, see :mod:`events.pii`), so neither the event
-store nor any projection ever holds plaintext. Petitioners sealed at the source pass through; those of a
+with its sealed form (AES-256-GCM under the person's own key, see :mod:`events.pii`), and masks the personal
+data written in every free-text field (:mod:`events.text_sealing`: placeholders in the event, the sealed
+originals in ``casetrack.text_seals``), so neither the event store nor any projection ever holds plaintext. Petitioners sealed at the source pass through; those of a
 forgotten person become the erased form. The keys of a batch are looked up in the batch's own transaction,
 with one query when they all exist; new ones are created and committed on the store's side connection first
 (see :mod:`consumers.pg_keystore`), so consumer processes never wait for each other's batches.
 
-:func:`forget` and :func:`officer_lookup` are what the ``casetrack forget`` and ``casetrack officer-lookup``
-commands do (:mod:`ops.cli_privacy`).
+:func:`forget`, :func:`officer_lookup` and :func:`officer_texts` are what the ``casetrack forget`` and
+``casetrack officer-lookup`` commands do (:mod:`ops.cli_privacy`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg2
 import psycopg2.extensions
 
 from consumers.pg_keystore import unwrap_stored
+from consumers.pg_store import PgStoreTx
+from consumers.pg_text_seals import fetch_text_seals, received_petitioners, save_text_seals
 from consumers.ports import StoredEvent, StoreTx
+from events import data as d
+from events.catalog import Event
 from events.keystore import KeyStore, KeyWrapper, check_destroy_reason, check_person
-from events.pii import Kind, Pseudonymizer, Sealer, normalise, seal_events
+from events.pii import (
+    Kind,
+    Pseudonymizer,
+    Sealer,
+    SealError,
+    normalise,
+    normalise_id_number,
+    normalise_phone,
+    seal_events,
+)
+from events.text_pii import Known
+from events.text_sealing import PLACEHOLDER, TEXT_FIELDS, TextSeal, open_seals, protect_texts
 
 __all__ = [
     "ForgetResult",
+    "OpenedText",
     "PersonalDataTransform",
     "PetitionerIdentity",
     "forget",
     "officer_lookup",
+    "officer_texts",
 ]
 
 audit_log = logging.getLogger("casetrack.audit")
 
 
 class PersonalDataTransform:
-    """Seals the petitioners of a batch (see the module docstring). ``keystore_for(tx)`` gives the key store
-    bound to the batch transaction (:func:`consumers.pg_keystore.keystore_for_tx`); without it the sealer's
-    own key store is used (the in-memory store in tests)."""
+    """Seals the petitioners of a batch and masks the personal data in its free text (see the module
+    docstring). ``keystore_for(tx)`` gives the key store bound to the batch transaction
+    (:func:`consumers.pg_keystore.keystore_for_tx`); without it the sealer's own key store is used (the
+    in-memory store in tests). Seals of free text go to ``casetrack.text_seals`` in the batch transaction; on
+    another store (the in-memory one in tests) they are kept in :attr:`unstored_seals`.
 
-    def __init__(self, sealer: Sealer, keystore_for: Callable[[StoreTx], KeyStore] | None = None) -> None:
+    The detector needs each case's petitioner (their name is found in the case's texts): it remembers the
+    petitioners of the last ``known_cases`` cases it saw received, and looks up the others' sealed petitioner
+    in the event store once per batch. A text that arrives before its case's ``case.received`` is searched
+    without the name (docs/personal-data.md).
+    """
+
+    def __init__(
+        self,
+        sealer: Sealer,
+        keystore_for: Callable[[StoreTx], KeyStore] | None = None,
+        *,
+        known_cases: int = 50_000,
+    ) -> None:
         self._sealer = sealer
         self._keystore_for = keystore_for
+        self._known: OrderedDict[str, tuple[Known, str] | None] = OrderedDict()
+        self._known_cases = known_cases
+        self.unstored_seals: list[TextSeal] = []
 
     def __repr__(self) -> str:
-        return f"<PersonalDataTransform {self._sealer!r}>"
+        return f"<PersonalDataTransform {self._sealer!r} known={len(self._known)}>"
+
+    def __getstate__(self) -> object:
+        raise TypeError("a PersonalDataTransform holds personal data and keys and cannot be pickled")
 
     def __call__(self, tx: StoreTx, events: list[StoredEvent]) -> list[StoredEvent]:
         sealer = (
             self._sealer if self._keystore_for is None else self._sealer.with_keystore(self._keystore_for(tx))
         )
-        sealed = seal_events([se.event for se in events], sealer)
-        # seal_events returns the same object for every event it left alone: rebuild only the others.
+        originals = [se.event for se in events]
+        sealed = seal_events(originals, sealer)
+        self._remember(originals, sealed, sealer)
+        known = self._known_for(tx, sealed, sealer)
+        masked, seals = protect_texts(sealed, sealer, known)
+        if seals:
+            if isinstance(tx, PgStoreTx):
+                save_text_seals(tx.cur, seals)
+            else:
+                self.unstored_seals.extend(seals)
+        # Both steps return the same object for every event they left alone: rebuild only the others.
         return [
             se if new is se.event else StoredEvent(new, se.topic, se.partition, se.offset)
-            for se, new in zip(events, sealed, strict=True)
+            for se, new in zip(events, masked, strict=True)
         ]
+
+    def _remember(self, originals: list[Event], sealed: list[Event], sealer: Sealer) -> None:
+        """The petitioners of the cases received in this batch, read before sealing (or opened, when a
+        producer sealed them at the source)."""
+        at_source: list[tuple[str, str, Mapping[str, Any]]] = []
+        for before, after in zip(originals, sealed, strict=True):
+            if before.type != "case.received":
+                continue
+            data, stored = before.data, after.data
+            assert isinstance(data, d.CaseReceived) and isinstance(stored, d.CaseReceived)
+            person = getattr(stored.petitioner, "person", None)
+            if isinstance(data.petitioner, d.Petitioner) and person is not None:
+                self._put(before.subject, _known(data.petitioner.__dict__, person))
+            elif isinstance(data.petitioner, d.SealedPetitioner) and person is not None:
+                at_source.append((before.subject, person, data.petitioner.model_dump()))
+            else:
+                self._put(before.subject, None)
+        if at_source:
+            self._open(at_source, sealer)
+
+    def _known_for(self, tx: StoreTx, events: list[Event], sealer: Sealer) -> dict[str, tuple[Known, str]]:
+        cases = {e.subject for e in events if e.type in TEXT_FIELDS and e.type[:5] == "case."}
+        missing = [c for c in cases if c not in self._known]
+        if missing:
+            stored = _received_petitioners(tx, missing)
+            for case_id in missing:
+                self._put(case_id, None)  # no receipt stored yet: searched without a name (not again)
+            self._open(
+                [(c, p["person"], p) for c, p in stored.items() if isinstance(p.get("person"), str)], sealer
+            )
+        out: dict[str, tuple[Known, str]] = {}
+        for case_id in cases:
+            found = self._known.get(case_id)
+            if found is not None:
+                out[case_id] = found
+        return out
+
+    def _open(self, sealed: list[tuple[str, str, Mapping[str, Any]]], sealer: Sealer) -> None:
+        opened: list[dict[str, str] | None]
+        try:
+            opened = sealer.unseal_many([s for _, _, s in sealed])
+        except SealError:  # a damaged record: its texts are searched without the name, as if unknown
+            opened = [None] * len(sealed)
+        for (case_id, person, _), fields in zip(sealed, opened, strict=True):
+            self._put(case_id, None if fields is None else _known(fields, person))
+
+    def _put(self, case_id: str, value: tuple[Known, str] | None) -> None:
+        known = self._known
+        known[case_id] = value
+        known.move_to_end(case_id)
+        while len(known) > self._known_cases:
+            known.popitem(last=False)
+
+
+def _known(fields: Mapping[str, object], person: str) -> tuple[Known, str]:
+    def text(key: str) -> str | None:
+        value = fields.get(key)
+        return value if isinstance(value, str) and value.strip() else None
+
+    phone, id_number = text("phone"), text("id_number")
+    return (
+        Known(
+            name=text("name"),
+            phone=normalise_phone(phone) if phone else None,
+            id_number=normalise_id_number(id_number) if id_number else None,
+        ),
+        person,
+    )
+
+
+def _received_petitioners(tx: StoreTx, case_ids: list[str]) -> dict[str, dict[str, Any]]:
+    if isinstance(tx, PgStoreTx):
+        return received_petitioners(tx.cur, case_ids)
+    out: dict[str, dict[str, Any]] = {}
+    for case_id, history in tx.load_history("case", case_ids).items():
+        for event in history:
+            if isinstance(event.data, d.CaseReceived) and event.data.petitioner is not None:
+                out[case_id] = event.data.petitioner.model_dump()
+    return out
 
 
 # --- forgetting ---------------------------------------------------------------------------------------
@@ -210,3 +338,48 @@ class _FetchedKeys:
 
     def is_forgotten(self, person: str) -> bool:
         return person in self._forgotten
+
+
+# --- officers: free text ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class OpenedText:
+    """One free-text field of an event with the personal data put back (``[电话#…]`` left where the person was
+    forgotten, and counted in ``erased``). ``field`` is ``summary`` or ``measures.2``."""
+
+    event_id: str
+    field: str
+    text: str
+    erased: int
+
+    def __repr__(self) -> str:  # personal data: never in a repr that could reach a log
+        return f"OpenedText(event_id={self.event_id!r}, field={self.field!r}, erased={self.erased})"
+
+
+def officer_texts(
+    conn: psycopg2.extensions.connection,
+    subject: str,
+    wrapper: KeyWrapper | None = None,
+    aggregate: str = "case",
+) -> list[OpenedText]:
+    """The masked free texts of one case (or order, or item), with their originals opened, for a case officer.
+
+    Reads ``public.text_seals`` and the keys from the audited ``casetrack.text_keys`` (a row in
+    ``casetrack.identity_access_log`` per call); decrypts here. Empty when nothing was masked."""
+    rows, keys = fetch_text_seals(conn, aggregate, subject, wrapper)
+    opened = open_seals([seal for seal, _ in rows], keys)
+    fields: dict[tuple[str, str], tuple[str, dict[int, str | None]]] = {}
+    for (seal, masked), original in zip(rows, opened, strict=True):
+        entry = fields.setdefault((seal.event_id, seal.field), (masked or "", {}))
+        entry[1][seal.ordinal] = original
+    out: list[OpenedText] = []
+    for (event_id, field), (masked, originals) in fields.items():
+        erased = 0
+        pieces: list[str] = []
+        last = 0
+        for ordinal, m in enumerate(PLACEHOLDER.finditer(masked)):
+            original = originals.get(ordinal)
+            pieces += [masked[last : m.start()], m.group() if original is None else original]
+            erased += original is None
+            last = m.end()
+        out.append(OpenedText(event_id, field, "".join(pieces) + masked[last:], erased))
+    return out
