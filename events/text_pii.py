@@ -62,13 +62,16 @@ _CANDIDATES: Final = re.compile(
 )
 _GROUPS: Final = re.compile(r"\d+[XxＸｘ]?")
 _MOBILE: Final = re.compile(r"1[3-9]\d{9}")
+# An order keyword counts only right before the number ("工单号13812345678", "订单号: 2026…"): a word such as
+# 合同 further back ("劳动合同纠纷, 电话…") says nothing about the number.
 _ORDER_WORDS: Final = re.compile(
-    r"单号|编号|工单|订单|案号|流水|文号|件号|批次|序号|运单|快递|发票|合同|[Nn][Oo]\.?"
+    r"(?:单号|编号|工单|订单|案号|流水号?|文号|件号|批次号?|序号|运单|快递|发票号?|合同号|[Nn][Oo]\.?)"
+    r"(?:码|号码)?[:：\s#]*$"
 )
 _PHONE_WORDS: Final = re.compile(r"电话|手机|联系|致电|拨打|座机|号码|[Tt][Ee][Ll]")
 _CONTEXT: Final = 8
 _SPOKEN: Final = str.maketrans("零〇幺一二两三四五六七八九", "0011223456789")
-_FULLWIDTH: Final = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789XX")
+_FULLWIDTH: Final = str.maketrans("０１２３４５６７８９ｘＸx", "0123456789XXX")
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,35 +95,47 @@ def forget(
 
 
 @click.command("officer-lookup")
-@click.argument("case_id")
+@click.argument("subject")
+@click.option(
+    "--aggregate",
+    type=click.Choice(["case", "supervision", "rectification"]),
+    default="case",
+    show_default=True,
+    help="What SUBJECT is: a case id, a supervision order id or a rectification item id.",
+)
 @click.pass_context
-def officer_lookup(ctx: click.Context, case_id: str) -> None:
-    """Show who petitioned in CASE_ID (case officers only; every look-up is logged in the database).
+def officer_lookup(ctx: click.Context, subject: str, aggregate: str) -> None:
+    """Show who petitioned in case SUBJECT and the personal data masked in its texts, as written (case
+    officers only; every look-up is logged in the database).
 
-    Needs a login in the casetrack_officer role and, if keys are wrapped, the key-encryption key.
+    Texts show each masked value in place; a value whose person was forgotten stays a placeholder such as
+    [电话#1a2b3c4d]. Needs a login in the casetrack_officer role and, if keys are wrapped, the key-encryption key.
     """
     import psycopg2
     import psycopg2.errors
 
     from consumers.personal_data import officer_lookup as lookup
+    from consumers.personal_data import officer_texts
     from consumers.pg_keystore import KeyStoreError
     from events.pii import SealError
 
     settings = _settings(ctx)
     ep = bootstrap.resolve_endpoints(settings, say=click.echo)
     conn = psycopg2.connect(ep.database_url, application_name="casetrack-officer-lookup")
+    wrapper = bootstrap.build_key_wrapper(settings)
     try:
-        found = lookup(conn, case_id, bootstrap.build_key_wrapper(settings))
+        found = lookup(conn, subject, wrapper) if aggregate == "case" else []
+        texts = officer_texts(conn, subject, wrapper, aggregate)
     except psycopg2.errors.InsufficientPrivilege:
         raise click.ClickException(
             "permission denied: officer look-ups need the casetrack_officer role"
         ) from None
     except (SealError, KeyStoreError) as exc:  # messages never quote keys or personal data
-        raise click.ClickException(f"cannot open the petitioner of {case_id}: {exc}") from None
+        raise click.ClickException(f"cannot open the personal data of {subject}: {exc}") from None
     finally:
         conn.close()
-    if not found:
-        raise click.ClickException(f"case {case_id} has no petitioner on record")
+    if not found and not texts:
+        raise click.ClickException(f"{aggregate} {subject} has no personal data on record")
     for p in found:
         click.echo(f"{p.case_id}  event {p.event_id}")
         if p.fields is None:
@@ -132,6 +144,10 @@ def officer_lookup(ctx: click.Context, case_id: str) -> None:
         for field in ("name", "phone", "id_number"):
             if field in p.fields:
                 click.echo(f"  {field}: {p.fields[field]}")
+    for t in texts:
+        erased = f"  ({t.erased} erased: forgotten)" if t.erased else ""
+        click.echo(f"{subject}  event {t.event_id}  {t.field}:{erased}")
+        click.echo(f"  {t.text}")
 
 
 COMMANDS: list[click.Command] = [forget, officer_lookup]
