@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,18 +31,15 @@ from consumers.ports import StoredEvent, StoreTx
 from events import data as d
 from events.catalog import Event
 from events.keystore import KeyStore, KeyWrapper, check_destroy_reason, check_person
+from events.petitioner_memory import PetitionerMemory
 from events.pii import (
     Kind,
     Pseudonymizer,
     Sealer,
-    SealError,
     normalise,
-    normalise_id_number,
-    normalise_phone,
     seal_events,
 )
-from events.text_pii import Known
-from events.text_sealing import PLACEHOLDER, TEXT_FIELDS, TextSeal, open_seals, protect_texts
+from events.text_sealing import CASE_TEXT_TYPES, PLACEHOLDER, TextSeal, open_seals, protect_texts
 
 __all__ = [
     "ForgetResult",
@@ -66,9 +62,9 @@ class PersonalDataTransform:
     another store (the in-memory one in tests) they are kept in :attr:`unstored_seals`.
 
     The detector needs each case's petitioner (their name is found in the case's texts): it remembers the
-    petitioners of the last ``known_cases`` cases it saw received, and looks up the others' sealed petitioner
-    in the event store once per batch. A text that arrives before its case's ``case.received`` is searched
-    without the name (docs/personal-data.md).
+    petitioners of the last ``known_cases`` cases it saw received (:class:`PetitionerMemory`), and looks up
+    the others' sealed petitioner in the event store once per batch. A text that arrives before its case's
+    ``case.received`` is searched without the name (docs/personal-data.md).
     """
 
     def __init__(
@@ -80,12 +76,11 @@ class PersonalDataTransform:
     ) -> None:
         self._sealer = sealer
         self._keystore_for = keystore_for
-        self._known: OrderedDict[str, tuple[Known, str] | None] = OrderedDict()
-        self._known_cases = known_cases
+        self._known = PetitionerMemory(known_cases)
         self.unstored_seals: list[TextSeal] = []
 
     def __repr__(self) -> str:
-        return f"<PersonalDataTransform {self._sealer!r} known={len(self._known)}>"
+        return f"<PersonalDataTransform {self._sealer!r} {self._known!r}>"
 
     def __getstate__(self) -> object:
         raise TypeError("a PersonalDataTransform holds personal data and keys and cannot be pickled")
@@ -96,9 +91,9 @@ class PersonalDataTransform:
         )
         originals = [se.event for se in events]
         sealed = seal_events(originals, sealer)
-        self._remember(originals, sealed, sealer)
-        known = self._known_for(tx, sealed, sealer)
-        masked, seals = protect_texts(sealed, sealer, known)
+        self._known.remember(originals, sealed, sealer)
+        self._look_up(tx, sealed, sealer)
+        masked, seals = protect_texts(sealed, sealer, self._known)
         if seals:
             if isinstance(tx, PgStoreTx):
                 save_text_seals(tx.cur, seals)
@@ -110,73 +105,19 @@ class PersonalDataTransform:
             for se, new in zip(events, masked, strict=True)
         ]
 
-    def _remember(self, originals: list[Event], sealed: list[Event], sealer: Sealer) -> None:
-        """The petitioners of the cases received in this batch, read before sealing (or opened, when a
-        producer sealed them at the source)."""
-        at_source: list[tuple[str, str, Mapping[str, Any]]] = []
-        for before, after in zip(originals, sealed, strict=True):
-            if before.type != "case.received":
-                continue
-            data, stored = before.data, after.data
-            assert isinstance(data, d.CaseReceived) and isinstance(stored, d.CaseReceived)
-            person = getattr(stored.petitioner, "person", None)
-            if isinstance(data.petitioner, d.Petitioner) and person is not None:
-                self._put(before.subject, _known(data.petitioner.__dict__, person))
-            elif isinstance(data.petitioner, d.SealedPetitioner) and person is not None:
-                at_source.append((before.subject, person, data.petitioner.model_dump()))
-            else:
-                self._put(before.subject, None)
-        if at_source:
-            self._open(at_source, sealer)
-
-    def _known_for(self, tx: StoreTx, events: list[Event], sealer: Sealer) -> dict[str, tuple[Known, str]]:
-        cases = {e.subject for e in events if e.type in TEXT_FIELDS and e.type[:5] == "case."}
-        missing = [c for c in cases if c not in self._known]
-        if missing:
-            stored = _received_petitioners(tx, missing)
-            for case_id in missing:
-                self._put(case_id, None)  # no receipt stored yet: searched without a name (not again)
-            self._open(
-                [(c, p["person"], p) for c, p in stored.items() if isinstance(p.get("person"), str)], sealer
-            )
-        out: dict[str, tuple[Known, str]] = {}
-        for case_id in cases:
-            found = self._known.get(case_id)
-            if found is not None:
-                out[case_id] = found
-        return out
-
-    def _open(self, sealed: list[tuple[str, str, Mapping[str, Any]]], sealer: Sealer) -> None:
-        opened: list[dict[str, str] | None]
-        try:
-            opened = sealer.unseal_many([s for _, _, s in sealed])
-        except SealError:  # a damaged record: its texts are searched without the name, as if unknown
-            opened = [None] * len(sealed)
-        for (case_id, person, _), fields in zip(sealed, opened, strict=True):
-            self._put(case_id, None if fields is None else _known(fields, person))
-
-    def _put(self, case_id: str, value: tuple[Known, str] | None) -> None:
+    def _look_up(self, tx: StoreTx, events: list[Event], sealer: Sealer) -> None:
+        """Read the petitioners of the batch's cases not met yet from the store (one query)."""
         known = self._known
-        known[case_id] = value
-        known.move_to_end(case_id)
-        while len(known) > self._known_cases:
-            known.popitem(last=False)
-
-
-def _known(fields: Mapping[str, object], person: str) -> tuple[Known, str]:
-    def text(key: str) -> str | None:
-        value = fields.get(key)
-        return value if isinstance(value, str) and value.strip() else None
-
-    phone, id_number = text("phone"), text("id_number")
-    return (
-        Known(
-            name=text("name"),
-            phone=normalise_phone(phone) if phone else None,
-            id_number=normalise_id_number(id_number) if id_number else None,
-        ),
-        person,
-    )
+        missing = {e.subject for e in events if e.type in CASE_TEXT_TYPES and e.subject not in known}
+        if not missing:
+            return
+        cases = sorted(missing)
+        stored = _received_petitioners(tx, cases)
+        for case_id in cases:
+            known.put(case_id, None)  # no receipt stored yet: searched without a name (not looked up again)
+        known.open(
+            [(c, p["person"], p) for c, p in stored.items() if isinstance(p.get("person"), str)], sealer
+        )
 
 
 def _received_petitioners(tx: StoreTx, case_ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -31,7 +31,7 @@ from stdnum import luhn
 
 from events.pseudonyms import is_valid_id_number, normalise_id_number
 
-__all__ = ["KINDS", "LABELS", "Known", "Span", "TextKind", "find", "normalise_value"]
+__all__ = ["KINDS", "LABELS", "Known", "Span", "TextKind", "find", "might_hold", "normalise_value"]
 
 TextKind = Literal["phone", "id_number", "bank_card", "email", "plate", "name"]
 KINDS: Final[tuple[TextKind, ...]] = ("phone", "id_number", "bank_card", "email", "plate", "name")
@@ -89,8 +89,9 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class Known:
-    """The petitioner of the case the text belongs to: a name to find, and normalised identifiers that make a
-    phone or ID number found in the text *theirs* (sealed under their key rather than its own)."""
+    """The petitioner of the case the text belongs to: a name to find, and identifiers (as the petitioner field
+    spells them; normalised only when compared) that make a phone or ID number found in the text *theirs*
+    (sealed under their key rather than its own)."""
 
     name: str | None = None
     phone: str | None = None
@@ -114,6 +115,11 @@ def find(text: str, known: Known | None = None) -> list[Span]:
         if len(spans) > 1:
             spans = _without_overlaps(spans)
     return spans
+
+
+def might_hold(text: str) -> bool:
+    """Whether ``text`` may hold personal data other than a known name (the detector's cheap first test)."""
+    return _TRIGGER.search(text) is not None
 
 
 def normalise_value(kind: TextKind, raw: str) -> str:

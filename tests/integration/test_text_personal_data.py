@@ -15,15 +15,18 @@ import psycopg2
 import pytest
 
 from bench.harness import publish as publish_messages
+from casetrack.bootstrap import build_sealer
 from casetrack.settings import Settings
 from consumers.personal_data import officer_texts
 from events.catalog import Event
 from events.codec import event_from_dict
 from events.text_pii import find
 from producers.generator import GeneratorConfig, Message, generate
+from producers.sdk import EventProducer
 from producers.workload.texts import bank_card, id_number, labelled_text, mobile
+from tests.conftest import endpoints
 from tests.factories import TZ, case_stream, envelope
-from tests.integration.helpers import consume, publish, query
+from tests.integration.helpers import consume, publish, query, read_topic
 from tests.integration.test_personal_data import pg_dump, run_cli
 
 T0 = dt.datetime(2026, 10, 12, 9, tzinfo=TZ)
@@ -176,3 +179,37 @@ def petitioners_in_summaries(messages: list[Message]) -> set[str]:
             if any(s in summary for s in spellings):
                 out |= spellings
     return out
+
+
+def test_sealed_at_the_source_kafka_holds_no_free_text_originals(settings: Settings) -> None:
+    """A producer with a sealer masks free text too, stores the sealed originals before it sends, and
+    remembers its petitioners for later events; the consumer stores the events as sent."""
+    assert settings.kafka_bootstrap
+    url = settings.database_url or ""
+    events, needles = texts_workload(random.Random(19))
+    sealer = build_sealer(settings, endpoints(settings))
+    producer = EventProducer.connect(settings.kafka_bootstrap, settings.topics, sealer=sealer)
+    try:
+        half = len(events) // 2  # two calls: the petitioner of P1 is remembered across them
+        producer.publish_many(events[:half])
+        for event in events[half:]:
+            producer.publish(event).result()
+        producer.flush()
+    finally:
+        producer.close()
+    raw = b"".join(
+        r.value or b""
+        for topic in (settings.topics.case, settings.topics.supervision, settings.topics.rectification)
+        for r in read_topic(settings.kafka_bootstrap, topic)
+    ).decode("utf-8", "replace")
+    assert leaked(raw, needles) == []
+    seals_before = query(url, "SELECT count(*) FROM casetrack.text_seals")[0][0]
+    assert consume(settings).applied == len(events)
+    assert query(url, "SELECT count(*) FROM casetrack.text_seals")[0][0] == seals_before  # nothing re-sealed
+    assert leaked(pg_dump(url), needles) == []
+    conn = psycopg2.connect(url)
+    try:
+        opened = {(t.event_id, t.field): t.text for t in officer_texts(conn, "P1")}
+    finally:
+        conn.close()
+    assert opened[("P1-8", "note")] == f"回访{NAME},满意"
