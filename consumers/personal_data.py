@@ -39,6 +39,7 @@ from events.pii import (
     normalise,
     seal_events,
 )
+from events.text_pii import normalise_value
 from events.text_sealing import CASE_TEXT_TYPES, PLACEHOLDER, TextSeal, open_seals, protect_texts
 
 __all__ = [
@@ -146,11 +147,13 @@ def forget(
     id_number: str | None = None,
     phone: str | None = None,
     persons: Iterable[str] = (),
+    values: Mapping[str, str] | None = None,
     requested_by: str,
     reason: str,
 ) -> ForgetResult:
     """Destroy the key of every identifier given (and of every listed person id, e.g. the ``a_`` person of
     a name-only petitioner), each with its ``casetrack.erasure_audit`` row, and log one audit line.
+    ``values`` maps ``email``/``plate``/``bank_card`` to a value written in free text: its own key goes too.
 
     Refuses audit text that quotes an identifier being erased: the audit table is append-only, so personal
     data written into it could never be erased again. The log line names no identifier and no pseudonym.
@@ -159,9 +162,14 @@ def forget(
     given: list[tuple[Kind, str | None]] = [("id_number", id_number), ("phone", phone)]
     petitioner: dict[Kind, str] = {k: v for k, v in given if v is not None and v.strip()}
     listed = [check_person(p) for p in persons]
-    if not petitioner and not listed:
-        raise ValueError("name an ID number, a phone number or a person to forget")
+    found = {k: normalise_value(k, v) for k, v in (values or {}).items() if v.strip()}  # type: ignore[arg-type]
+    if not found.keys() <= {"email", "plate", "bank_card"}:
+        raise ValueError("values may name an email, a plate or a bank_card")
+    if not petitioner and not listed and not found:
+        raise ValueError("name an ID number, a phone number, a value or a person to forget")
     _refuse_identifiers_in_audit(petitioner, requested_by, reason)
+    _refuse_values_in_audit(found.values(), requested_by, reason)
+    listed += [sealer.pseudonymizer.of_value(kind, value) for kind, value in found.items() if value]
     outcome: dict[str, bool] = {}
     if petitioner:
         fields: dict[str, str] = {k: v for k, v in petitioner.items()}
@@ -189,6 +197,19 @@ def _refuse_identifiers_in_audit(petitioner: Mapping[Kind, str], *texts: str) ->
             if (value and value.upper() in text.upper()) or (len(digits) >= 6 and digits.upper() in squeezed):
                 raise ValueError(
                     "requested_by and reason must not contain the identifier being erased "
+                    "(the audit trail is append-only)"
+                )
+
+
+def _refuse_values_in_audit(values: Iterable[str], *texts: str) -> None:
+    for value in values:
+        squeezed = "".join(c for c in value if c.isalnum()).upper()
+        for text in texts:
+            if value.upper() in text.upper() or (
+                len(squeezed) >= 6 and squeezed in "".join(c for c in text if c.isalnum()).upper()
+            ):
+                raise ValueError(
+                    "requested_by and reason must not contain the value being erased "
                     "(the audit trail is append-only)"
                 )
 

@@ -27,6 +27,9 @@ def _settings(ctx: click.Context) -> Settings:
     multiple=True,
     help="Also forget whoever petitioned in this case (the only way to reach a name-only petitioner).",
 )
+@click.option("--email", help="An e-mail address written in free text (its own key).")
+@click.option("--plate", help="A licence plate written in free text (its own key).")
+@click.option("--bank-card", help="A bank card number written in free text (its own key).")
 @click.option("--requested-by", required=True, help="Who asked (an officer or office; not the person).")
 @click.option("--reason", required=True, help="Why, e.g. the request reference. No personal data.")
 @click.pass_context
@@ -35,12 +38,17 @@ def forget(
     id_number: str | None,
     phone: str | None,
     case_ids: tuple[str, ...],
+    email: str | None,
+    plate: str | None,
+    bank_card: str | None,
     requested_by: str,
     reason: str,
 ) -> None:
     """Forget a person: destroy their keys, so every sealed copy of their data becomes unreadable.
 
-    Give every identifier the person used (--id-number and --phone: each has its own key). The keys are
+    Give every identifier the person used (--id-number and --phone: each has its own key; a phone or ID
+    number written in free text is sealed under that same key). An e-mail address, plate or card number
+    written in free text has a key of its own: --email, --plate, --bank-card. The keys are
     destroyed and tombstoned (a later or replayed event of the person is stored erased), one
     casetrack.erasure_audit row per key records who asked, when and why, and a log line without personal
     data is written. Counts and case facts are kept. Plaintext that producers sent stays on Kafka until
@@ -52,8 +60,9 @@ def forget(
     from consumers.personal_data import case_persons
     from consumers.personal_data import forget as do_forget
 
-    if not (id_number or phone or case_ids):
-        raise click.UsageError("give --id-number, --phone or --case")
+    values = {k: v for k, v in (("email", email), ("plate", plate), ("bank_card", bank_card)) if v}
+    if not (id_number or phone or case_ids or values):
+        raise click.UsageError("give --id-number, --phone, --case, --email, --plate or --bank-card")
     settings = _settings(ctx)
     ep = bootstrap.resolve_endpoints(settings, say=click.echo)
     bootstrap.require_schema(ep.database_url)
@@ -75,6 +84,7 @@ def forget(
             id_number=id_number,
             phone=phone,
             persons=persons,
+            values=values,
             requested_by=requested_by,
             reason=reason,
         )

@@ -139,7 +139,22 @@ def test_free_text_is_stored_masked_officers_read_it_forget_erases_it(
         conn.close()
     reply = after[("P1-7", "reply_summary")]
     assert NAME not in reply.text and PHONE not in reply.text and reply.erased == 2
-    assert CARD in reply.text  # a card number is its own person's (forget it with its own key)
+    assert CARD in reply.text  # a card number is its own person's: forget it with its own key
+    refused = run_cli(
+        settings, "forget", "--bank-card", CARD, "--requested-by", "x", "--reason", f"card {CARD}"
+    )
+    assert refused.exit_code != 0 and "must not contain" in refused.output
+    spaced = "6222 0212 3456 7890 128"
+    result = run_cli(
+        settings, "forget", "--bank-card", spaced, "--requested-by", "clerk-7", "--reason", "req 19"
+    )
+    assert result.exit_code == 0, result.output
+    conn = psycopg2.connect(url)
+    try:
+        after = {(t.event_id, t.field): t for t in officer_texts(conn, "P1")}
+    finally:
+        conn.close()
+    assert after[("P1-7", "reply_summary")].erased == 3 and CARD not in after[("P1-7", "reply_summary")].text
     shown = run_cli(settings, "officer-lookup", "P1")
     assert shown.exit_code == 0 and NAME not in shown.output and "[姓名#" in shown.output
 
