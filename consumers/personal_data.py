@@ -39,7 +39,7 @@ from events.pii import (
     normalise,
     seal_events,
 )
-from events.text_pii import normalise_value
+from events.text_pii import TextKind, normalise_value
 from events.text_sealing import CASE_TEXT_TYPES, PLACEHOLDER, TextSeal, open_seals, protect_texts
 
 __all__ = [
@@ -147,13 +147,15 @@ def forget(
     id_number: str | None = None,
     phone: str | None = None,
     persons: Iterable[str] = (),
-    values: Mapping[str, str] | None = None,
+    email: str | None = None,
+    plate: str | None = None,
+    bank_card: str | None = None,
     requested_by: str,
     reason: str,
 ) -> ForgetResult:
     """Destroy the key of every identifier given (and of every listed person id, e.g. the ``a_`` person of
     a name-only petitioner), each with its ``casetrack.erasure_audit`` row, and log one audit line.
-    ``values`` maps ``email``/``plate``/``bank_card`` to a value written in free text: its own key goes too.
+    ``email``, ``plate``, ``bank_card``: a value written in free text; its own key goes too.
 
     Refuses audit text that quotes an identifier being erased: the audit table is append-only, so personal
     data written into it could never be erased again. The log line names no identifier and no pseudonym.
@@ -162,9 +164,12 @@ def forget(
     given: list[tuple[Kind, str | None]] = [("id_number", id_number), ("phone", phone)]
     petitioner: dict[Kind, str] = {k: v for k, v in given if v is not None and v.strip()}
     listed = [check_person(p) for p in persons]
-    found = {k: normalise_value(k, v) for k, v in (values or {}).items() if v.strip()}  # type: ignore[arg-type]
-    if not found.keys() <= {"email", "plate", "bank_card"}:
-        raise ValueError("values may name an email, a plate or a bank_card")
+    given_values: list[tuple[TextKind, str | None]] = [
+        ("email", email),
+        ("plate", plate),
+        ("bank_card", bank_card),
+    ]
+    found = {k: normalise_value(k, v) for k, v in given_values if v is not None and v.strip()}
     if not petitioner and not listed and not found:
         raise ValueError("name an ID number, a phone number, a value or a person to forget")
     _refuse_identifiers_in_audit(petitioner, requested_by, reason)

@@ -60,8 +60,7 @@ def forget(
     from consumers.personal_data import case_persons
     from consumers.personal_data import forget as do_forget
 
-    values = {k: v for k, v in (("email", email), ("plate", plate), ("bank_card", bank_card)) if v}
-    if not (id_number or phone or case_ids or values):
+    if not (id_number or phone or case_ids or email or plate or bank_card):
         raise click.UsageError("give --id-number, --phone, --case, --email, --plate or --bank-card")
     settings = _settings(ctx)
     ep = bootstrap.resolve_endpoints(settings, say=click.echo)
@@ -84,7 +83,9 @@ def forget(
             id_number=id_number,
             phone=phone,
             persons=persons,
-            values=values,
+            email=email,
+            plate=plate,
+            bank_card=bank_card,
             requested_by=requested_by,
             reason=reason,
         )
