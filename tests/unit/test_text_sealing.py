@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from casetrack.settings import Topics
 from consumers.memory_store import MemoryStore
 from consumers.personal_data import PersonalDataTransform
 from consumers.ports import StoredEvent
@@ -18,7 +19,8 @@ from events.codec import event_from_dict
 from events.keystore import InMemoryKeyStore
 from events.pii import Pseudonymizer, Sealer, SealError, seal_events
 from events.text_pii import Known
-from events.text_sealing import TEXT_FIELDS, open_seals, placeholder, protect_texts
+from events.text_sealing import TEXT_FIELDS, TextSeal, open_seals, placeholder, protect_texts
+from producers.sdk import EventProducer
 from tests.factories import envelope
 
 T0 = dt.datetime(2026, 10, 12, 9, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -131,3 +133,16 @@ def test_the_transform_knows_the_petitioner_of_later_events(sealer: Sealer) -> N
         assert isinstance(out.event.data, d.CaseResolved) and NAME not in (out.event.data.reply_summary or "")
     assert reply.event == again.event
     assert NAME not in repr(transform) and transform.unstored_seals[-1].kind == "name"
+
+
+def test_a_producer_with_nowhere_to_keep_the_originals_sends_nothing(sealer: Sealer) -> None:
+    """Sealing at the source with a key store that cannot keep text seals (the in-memory one): refused before
+    anything reaches the Kafka client, which is never used here."""
+    producer = EventProducer(None, Topics(), sealer=sealer)
+    with pytest.raises(ValueError, match="nowhere to store"):
+        producer.publish_many([received("C1", f"联系电话{PHONE}")])
+    kept: list[TextSeal] = []
+    producer = EventProducer(None, Topics(), sealer=sealer, text_seals=kept.extend)
+    with pytest.raises(AttributeError):  # past the seals, the (absent) Kafka client is reached
+        producer.publish_many([received("C2", f"联系电话{PHONE}")])
+    assert [s.kind for s in kept] == ["phone"]
