@@ -60,7 +60,8 @@ def fetch_text_seals(
     key fetch and no log row."""
     with conn, conn.cursor() as cur:
         cur.execute(
-            "SELECT event_id, aggregate, subject, field, ordinal, kind, person, nonce, ct, masked_text"
+            "SELECT event_id, aggregate, subject, field, ordinal, kind, person, sealed ->> 'nonce',"
+            " sealed ->> 'ct', masked_text"
             " FROM public.text_seals WHERE aggregate = %s AND subject = %s ORDER BY event_id, field, ordinal",
             (aggregate, subject),
         )

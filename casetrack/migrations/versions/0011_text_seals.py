@@ -12,8 +12,8 @@ under its person's data key, so ``casetrack forget`` erases them with the key:
   placeholder's position in it, the kind, the person, and the ciphertext (NULL: the person was already
   forgotten when the text was sealed). Written by the consumer (``casetrack_writer``) and by producers that
   seal at the source (``casetrack_sealer``); first write wins (a replay re-seals with new nonces).
-* ``public.text_seals``: the same rows with an ``erased`` flag and the field's masked text, for case officers
-  only.
+* ``public.text_seals``: the same rows with an ``erased`` flag, the ciphertext as a ``sealed`` object (as
+  ``public.case_petitioners`` shows petitioners) and the field's masked text, for case officers only.
 * ``casetrack.text_keys(aggregate, subject)``: the data keys of one aggregate's masked values, for officers
   only; every call leaves a row in ``casetrack.identity_access_log`` (as ``petitioner_keys`` does; the
   ``case_id`` column holds ``supervision:<id>``/``rectification:<id>`` for the other aggregates).
@@ -48,11 +48,12 @@ CREATE INDEX text_seals_subject ON casetrack.text_seals (aggregate, subject);
 COMMENT ON TABLE casetrack.text_seals IS
     'Originals of personal data masked in events'' free text, sealed per person (see docs/personal-data.md). Never readable by analysts.';
 
+-- sealed: {"nonce", "ct"} as case_petitioners shows a sealed petitioner (NULL: erased when it was sealed);
 -- masked_text: the field's text as stored in the event (placeholders in place of the originals).
 CREATE VIEW public.text_seals AS
 SELECT t.aggregate, t.subject, t.event_id, t.field, t.ordinal, t.kind, t.person,
        t.ct IS NULL OR k.forgotten_at IS NOT NULL AS erased,
-       t.nonce, t.ct,
+       CASE WHEN t.ct IS NOT NULL THEN jsonb_build_object('nonce', t.nonce, 'ct', t.ct) END AS sealed,
        CASE WHEN strpos(t.field, '.') > 0
             THEN e.data -> split_part(t.field, '.', 1) ->> split_part(t.field, '.', 2)::int
             ELSE e.data ->> t.field END AS masked_text
