@@ -2,14 +2,15 @@
 
 :class:`PersonalDataTransform` is the runner's :class:`~consumers.runner.EventTransform`. Inside the batch
 transaction, before the engine appends to the event store or folds, it replaces every plaintext petitioner
-with its sealed form (AES-256-GCM under the person's own key, see :mod:`events.pii`), so neither the event
-store nor any projection ever holds plaintext. Petitioners sealed at the source pass through; those of a
+with its sealed form (AES-256-GCM under the person's own key, see :mod:`events.pii`), and masks the personal
+data written in every free-text field (:mod:`events.text_sealing`: placeholders in the event, the sealed
+originals in ``casetrack.text_seals``), so neither the event store nor any projection ever holds plaintext. Petitioners sealed at the source pass through; those of a
 forgotten person become the erased form. The keys of a batch are looked up in the batch's own transaction,
 with one query when they all exist; new ones are created and committed on the store's side connection first
 (see :mod:`consumers.pg_keystore`), so consumer processes never wait for each other's batches.
 
-:func:`forget` and :func:`officer_lookup` are what the ``casetrack forget`` and ``casetrack officer-lookup``
-commands do (:mod:`ops.cli_privacy`).
+:func:`forget`, :func:`officer_lookup` and :func:`officer_texts` are what the ``casetrack forget`` and
+``casetrack officer-lookup`` commands do (:mod:`ops.cli_privacy`).
 """
 
 from __future__ import annotations
@@ -18,48 +19,117 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg2
 import psycopg2.extensions
 
 from consumers.pg_keystore import unwrap_stored
+from consumers.pg_store import PgStoreTx
+from consumers.pg_text_seals import fetch_text_seals, received_petitioners, save_text_seals
 from consumers.ports import StoredEvent, StoreTx
+from events import data as d
+from events.catalog import Event
 from events.keystore import KeyStore, KeyWrapper, check_destroy_reason, check_person
-from events.pii import Kind, Pseudonymizer, Sealer, normalise, seal_events
+from events.petitioner_memory import PetitionerMemory
+from events.pii import (
+    Kind,
+    Pseudonymizer,
+    Sealer,
+    normalise,
+    seal_events,
+)
+from events.text_pii import TextKind, normalise_value
+from events.text_sealing import CASE_TEXT_TYPES, PLACEHOLDER, TextSeal, open_seals, protect_texts
 
 __all__ = [
     "ForgetResult",
+    "OpenedText",
     "PersonalDataTransform",
     "PetitionerIdentity",
     "forget",
     "officer_lookup",
+    "officer_texts",
 ]
 
 audit_log = logging.getLogger("casetrack.audit")
 
 
 class PersonalDataTransform:
-    """Seals the petitioners of a batch (see the module docstring). ``keystore_for(tx)`` gives the key store
-    bound to the batch transaction (:func:`consumers.pg_keystore.keystore_for_tx`); without it the sealer's
-    own key store is used (the in-memory store in tests)."""
+    """Seals the petitioners of a batch and masks the personal data in its free text (see the module
+    docstring). ``keystore_for(tx)`` gives the key store bound to the batch transaction
+    (:func:`consumers.pg_keystore.keystore_for_tx`); without it the sealer's own key store is used (the
+    in-memory store in tests). Seals of free text go to ``casetrack.text_seals`` in the batch transaction; on
+    another store (the in-memory one in tests) they are kept in :attr:`unstored_seals`.
 
-    def __init__(self, sealer: Sealer, keystore_for: Callable[[StoreTx], KeyStore] | None = None) -> None:
+    The detector needs each case's petitioner (their name is found in the case's texts): it remembers the
+    petitioners of the last ``known_cases`` cases it saw received (:class:`PetitionerMemory`), and looks up
+    the others' sealed petitioner in the event store once per batch. A text that arrives before its case's
+    ``case.received`` is searched without the name (docs/personal-data.md).
+    """
+
+    def __init__(
+        self,
+        sealer: Sealer,
+        keystore_for: Callable[[StoreTx], KeyStore] | None = None,
+        *,
+        known_cases: int = 50_000,
+    ) -> None:
         self._sealer = sealer
         self._keystore_for = keystore_for
+        self._known = PetitionerMemory(known_cases)
+        self.unstored_seals: list[TextSeal] = []
 
     def __repr__(self) -> str:
-        return f"<PersonalDataTransform {self._sealer!r}>"
+        return f"<PersonalDataTransform {self._sealer!r} {self._known!r}>"
+
+    def __getstate__(self) -> object:
+        raise TypeError("a PersonalDataTransform holds personal data and keys and cannot be pickled")
 
     def __call__(self, tx: StoreTx, events: list[StoredEvent]) -> list[StoredEvent]:
         sealer = (
             self._sealer if self._keystore_for is None else self._sealer.with_keystore(self._keystore_for(tx))
         )
-        sealed = seal_events([se.event for se in events], sealer)
-        # seal_events returns the same object for every event it left alone: rebuild only the others.
+        originals = [se.event for se in events]
+        sealed = seal_events(originals, sealer)
+        self._known.remember(originals, sealed, sealer)
+        self._look_up(tx, sealed, sealer)
+        masked, seals = protect_texts(sealed, sealer, self._known)
+        if seals:
+            if isinstance(tx, PgStoreTx):
+                save_text_seals(tx.cur, seals)
+            else:
+                self.unstored_seals.extend(seals)
+        # Both steps return the same object for every event they left alone: rebuild only the others.
         return [
             se if new is se.event else StoredEvent(new, se.topic, se.partition, se.offset)
-            for se, new in zip(events, sealed, strict=True)
+            for se, new in zip(events, masked, strict=True)
         ]
+
+    def _look_up(self, tx: StoreTx, events: list[Event], sealer: Sealer) -> None:
+        """Read the petitioners of the batch's cases not met yet from the store (one query)."""
+        known = self._known
+        missing = {e.subject for e in events if e.type in CASE_TEXT_TYPES and e.subject not in known}
+        if not missing:
+            return
+        cases = sorted(missing)
+        stored = _received_petitioners(tx, cases)
+        for case_id in cases:
+            known.put(case_id, None)  # no receipt stored yet: searched without a name (not looked up again)
+        known.open(
+            [(c, p["person"], p) for c, p in stored.items() if isinstance(p.get("person"), str)], sealer
+        )
+
+
+def _received_petitioners(tx: StoreTx, case_ids: list[str]) -> dict[str, dict[str, Any]]:
+    if isinstance(tx, PgStoreTx):
+        return received_petitioners(tx.cur, case_ids)
+    out: dict[str, dict[str, Any]] = {}
+    for case_id, history in tx.load_history("case", case_ids).items():
+        for event in history:
+            if isinstance(event.data, d.CaseReceived) and event.data.petitioner is not None:
+                out[case_id] = event.data.petitioner.model_dump()
+    return out
 
 
 # --- forgetting ---------------------------------------------------------------------------------------
@@ -77,11 +147,15 @@ def forget(
     id_number: str | None = None,
     phone: str | None = None,
     persons: Iterable[str] = (),
+    email: str | None = None,
+    plate: str | None = None,
+    bank_card: str | None = None,
     requested_by: str,
     reason: str,
 ) -> ForgetResult:
     """Destroy the key of every identifier given (and of every listed person id, e.g. the ``a_`` person of
     a name-only petitioner), each with its ``casetrack.erasure_audit`` row, and log one audit line.
+    ``email``, ``plate``, ``bank_card``: a value written in free text; its own key goes too.
 
     Refuses audit text that quotes an identifier being erased: the audit table is append-only, so personal
     data written into it could never be erased again. The log line names no identifier and no pseudonym.
@@ -90,9 +164,17 @@ def forget(
     given: list[tuple[Kind, str | None]] = [("id_number", id_number), ("phone", phone)]
     petitioner: dict[Kind, str] = {k: v for k, v in given if v is not None and v.strip()}
     listed = [check_person(p) for p in persons]
-    if not petitioner and not listed:
-        raise ValueError("name an ID number, a phone number or a person to forget")
+    given_values: list[tuple[TextKind, str | None]] = [
+        ("email", email),
+        ("plate", plate),
+        ("bank_card", bank_card),
+    ]
+    found = {k: normalise_value(k, v) for k, v in given_values if v is not None and v.strip()}
+    if not petitioner and not listed and not found:
+        raise ValueError("name an ID number, a phone number, a value or a person to forget")
     _refuse_identifiers_in_audit(petitioner, requested_by, reason)
+    _refuse_values_in_audit(found.values(), requested_by, reason)
+    listed += [sealer.pseudonymizer.of_value(kind, value) for kind, value in found.items() if value]
     outcome: dict[str, bool] = {}
     if petitioner:
         fields: dict[str, str] = {k: v for k, v in petitioner.items()}
@@ -120,6 +202,19 @@ def _refuse_identifiers_in_audit(petitioner: Mapping[Kind, str], *texts: str) ->
             if (value and value.upper() in text.upper()) or (len(digits) >= 6 and digits.upper() in squeezed):
                 raise ValueError(
                     "requested_by and reason must not contain the identifier being erased "
+                    "(the audit trail is append-only)"
+                )
+
+
+def _refuse_values_in_audit(values: Iterable[str], *texts: str) -> None:
+    for value in values:
+        squeezed = "".join(c for c in value if c.isalnum()).upper()
+        for text in texts:
+            if value.upper() in text.upper() or (
+                len(squeezed) >= 6 and squeezed in "".join(c for c in text if c.isalnum()).upper()
+            ):
+                raise ValueError(
+                    "requested_by and reason must not contain the value being erased "
                     "(the audit trail is append-only)"
                 )
 
@@ -210,3 +305,48 @@ class _FetchedKeys:
 
     def is_forgotten(self, person: str) -> bool:
         return person in self._forgotten
+
+
+# --- officers: free text ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class OpenedText:
+    """One free-text field of an event with the personal data put back (``[电话#…]`` left where the person was
+    forgotten, and counted in ``erased``). ``field`` is ``summary`` or ``measures.2``."""
+
+    event_id: str
+    field: str
+    text: str
+    erased: int
+
+    def __repr__(self) -> str:  # personal data: never in a repr that could reach a log
+        return f"OpenedText(event_id={self.event_id!r}, field={self.field!r}, erased={self.erased})"
+
+
+def officer_texts(
+    conn: psycopg2.extensions.connection,
+    subject: str,
+    wrapper: KeyWrapper | None = None,
+    aggregate: str = "case",
+) -> list[OpenedText]:
+    """The masked free texts of one case (or order, or item), with their originals opened, for a case officer.
+
+    Reads ``public.text_seals`` and the keys from the audited ``casetrack.text_keys`` (a row in
+    ``casetrack.identity_access_log`` per call); decrypts here. Empty when nothing was masked."""
+    rows, keys = fetch_text_seals(conn, aggregate, subject, wrapper)
+    opened = open_seals([seal for seal, _ in rows], keys)
+    fields: dict[tuple[str, str], tuple[str, dict[int, str | None]]] = {}
+    for (seal, masked), original in zip(rows, opened, strict=True):
+        entry = fields.setdefault((seal.event_id, seal.field), (masked or "", {}))
+        entry[1][seal.ordinal] = original
+    out: list[OpenedText] = []
+    for (event_id, field), (masked, originals) in fields.items():
+        erased = 0
+        pieces: list[str] = []
+        last = 0
+        for ordinal, m in enumerate(PLACEHOLDER.finditer(masked)):
+            original = originals.get(ordinal)
+            pieces += [masked[last : m.start()], m.group() if original is None else original]
+            erased += original is None
+            last = m.end()
+        out.append(OpenedText(event_id, field, "".join(pieces) + masked[last:], erased))
+    return out

@@ -47,6 +47,7 @@ from events.keystore import (
     check_person,
 )
 from events.pii import MIN_PSEUDONYM_KEY_BYTES
+from events.text_sealing import TextSeal
 
 __all__ = [
     "CursorKeyStore",
@@ -288,6 +289,17 @@ class PgKeyStore:
     def is_forgotten(self, person: str) -> bool:
         forgotten: bool = self._call("is_forgotten", person)
         return forgotten
+
+    def save_text_seals(self, seals: Sequence[TextSeal]) -> None:
+        """Store the sealed originals of masked free text (``casetrack.text_seals``), committed on return: what
+        a producer sealing at the source calls before it sends the masked events (role ``casetrack_sealer``)."""
+        from consumers.pg_text_seals import save_text_seals
+
+        with self._lock:
+            if self._conn is None or self._conn.closed:
+                self._conn = psycopg2.connect(self._dsn, application_name=self._application_name)
+            with self._conn, self._conn.cursor() as cur:
+                save_text_seals(cur, seals)
 
     def vacuum(self) -> None:
         """``VACUUM casetrack.person_keys``: drop the dead row versions that still hold destroyed keys.

@@ -272,6 +272,17 @@ class Pseudonymizer:
         mac.update(kind.encode("ascii") + b"\x00" + normalised.encode("utf-8"))
         return "p_" + mac.digest()[:16].hex()
 
+    def of_value(self, kind: str, normalised: str) -> str:
+        """The pseudonym of a value found in free text (:mod:`events.text_pii`), by its kind. For ``phone`` and
+        ``id_number`` it is the same pseudonym a petitioner with that identifier gets, so ``casetrack forget
+        --phone`` reaches the number wherever it was written; other kinds (``email``, ``plate``, ``bank_card``)
+        are domain-separated the same way. ``normalised`` must already be in canonical form."""
+        if not kind or "\x00" in kind or not normalised:
+            raise ValueError("cannot pseudonymise an empty value")
+        mac = self._mac.copy()
+        mac.update(kind.encode("ascii") + b"\x00" + normalised.encode("utf-8"))
+        return "p_" + mac.digest()[:16].hex()
+
     def anonymous(self, anchor: str) -> str:
         """The unlinkable ``a_`` person of a name-only petitioner, derived from ``anchor`` (the event id).
 

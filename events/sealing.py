@@ -373,6 +373,11 @@ class Sealer:
             self._cache.pop(person, None)
         return existed
 
+    def ciphers(self, keys: Mapping[str, bytes]) -> dict[str, tuple[AESGCM, bytes]]:
+        """``person -> (AESGCM, petitioner associated data)`` for keys just returned by the key store, from the
+        shared cache (:mod:`events.text_sealing` seals free text with them under its own associated data)."""
+        return self._aeads(keys)
+
     # --- internals -----------------------------------------------------------------------------------
     def _aeads(self, keys: Mapping[str, bytes]) -> dict[str, tuple[AESGCM, bytes]]:
         """``person -> (AESGCM, associated data)`` for the keys the store just returned."""

@@ -27,6 +27,9 @@ def _settings(ctx: click.Context) -> Settings:
     multiple=True,
     help="Also forget whoever petitioned in this case (the only way to reach a name-only petitioner).",
 )
+@click.option("--email", help="An e-mail address written in free text (its own key).")
+@click.option("--plate", help="A licence plate written in free text (its own key).")
+@click.option("--bank-card", help="A bank card number written in free text (its own key).")
 @click.option("--requested-by", required=True, help="Who asked (an officer or office; not the person).")
 @click.option("--reason", required=True, help="Why, e.g. the request reference. No personal data.")
 @click.pass_context
@@ -35,12 +38,17 @@ def forget(
     id_number: str | None,
     phone: str | None,
     case_ids: tuple[str, ...],
+    email: str | None,
+    plate: str | None,
+    bank_card: str | None,
     requested_by: str,
     reason: str,
 ) -> None:
     """Forget a person: destroy their keys, so every sealed copy of their data becomes unreadable.
 
-    Give every identifier the person used (--id-number and --phone: each has its own key). The keys are
+    Give every identifier the person used (--id-number and --phone: each has its own key; a phone or ID
+    number written in free text is sealed under that same key). An e-mail address, plate or card number
+    written in free text has a key of its own: --email, --plate, --bank-card. The keys are
     destroyed and tombstoned (a later or replayed event of the person is stored erased), one
     casetrack.erasure_audit row per key records who asked, when and why, and a log line without personal
     data is written. Counts and case facts are kept. Plaintext that producers sent stays on Kafka until
@@ -52,8 +60,8 @@ def forget(
     from consumers.personal_data import case_persons
     from consumers.personal_data import forget as do_forget
 
-    if not (id_number or phone or case_ids):
-        raise click.UsageError("give --id-number, --phone or --case")
+    if not (id_number or phone or case_ids or email or plate or bank_card):
+        raise click.UsageError("give --id-number, --phone, --case, --email, --plate or --bank-card")
     settings = _settings(ctx)
     ep = bootstrap.resolve_endpoints(settings, say=click.echo)
     bootstrap.require_schema(ep.database_url)
@@ -75,6 +83,9 @@ def forget(
             id_number=id_number,
             phone=phone,
             persons=persons,
+            email=email,
+            plate=plate,
+            bank_card=bank_card,
             requested_by=requested_by,
             reason=reason,
         )
@@ -95,35 +106,47 @@ def forget(
 
 
 @click.command("officer-lookup")
-@click.argument("case_id")
+@click.argument("subject")
+@click.option(
+    "--aggregate",
+    type=click.Choice(["case", "supervision", "rectification"]),
+    default="case",
+    show_default=True,
+    help="What SUBJECT is: a case id, a supervision order id or a rectification item id.",
+)
 @click.pass_context
-def officer_lookup(ctx: click.Context, case_id: str) -> None:
-    """Show who petitioned in CASE_ID (case officers only; every look-up is logged in the database).
+def officer_lookup(ctx: click.Context, subject: str, aggregate: str) -> None:
+    """Show who petitioned in case SUBJECT and the personal data masked in its texts, as written (case
+    officers only; every look-up is logged in the database).
 
-    Needs a login in the casetrack_officer role and, if keys are wrapped, the key-encryption key.
+    Texts show each masked value in place; a value whose person was forgotten stays a placeholder such as
+    [电话#1a2b3c4d]. Needs a login in the casetrack_officer role and, if keys are wrapped, the key-encryption key.
     """
     import psycopg2
     import psycopg2.errors
 
     from consumers.personal_data import officer_lookup as lookup
+    from consumers.personal_data import officer_texts
     from consumers.pg_keystore import KeyStoreError
     from events.pii import SealError
 
     settings = _settings(ctx)
     ep = bootstrap.resolve_endpoints(settings, say=click.echo)
     conn = psycopg2.connect(ep.database_url, application_name="casetrack-officer-lookup")
+    wrapper = bootstrap.build_key_wrapper(settings)
     try:
-        found = lookup(conn, case_id, bootstrap.build_key_wrapper(settings))
+        found = lookup(conn, subject, wrapper) if aggregate == "case" else []
+        texts = officer_texts(conn, subject, wrapper, aggregate)
     except psycopg2.errors.InsufficientPrivilege:
         raise click.ClickException(
             "permission denied: officer look-ups need the casetrack_officer role"
         ) from None
     except (SealError, KeyStoreError) as exc:  # messages never quote keys or personal data
-        raise click.ClickException(f"cannot open the petitioner of {case_id}: {exc}") from None
+        raise click.ClickException(f"cannot open the personal data of {subject}: {exc}") from None
     finally:
         conn.close()
-    if not found:
-        raise click.ClickException(f"case {case_id} has no petitioner on record")
+    if not found and not texts:
+        raise click.ClickException(f"{aggregate} {subject} has no personal data on record")
     for p in found:
         click.echo(f"{p.case_id}  event {p.event_id}")
         if p.fields is None:
@@ -132,6 +155,10 @@ def officer_lookup(ctx: click.Context, case_id: str) -> None:
         for field in ("name", "phone", "id_number"):
             if field in p.fields:
                 click.echo(f"  {field}: {p.fields[field]}")
+    for t in texts:
+        erased = f"  ({t.erased} erased: forgotten)" if t.erased else ""
+        click.echo(f"{subject}  event {t.event_id}  {t.field}:{erased}")
+        click.echo(f"  {t.text}")
 
 
 COMMANDS: list[click.Command] = [forget, officer_lookup]

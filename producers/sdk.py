@@ -9,13 +9,17 @@ each goes to the topic of its aggregate, keyed by its subject, so one aggregate'
 one partition.
 
 With a ``sealer`` (``casetrack.bootstrap.build_sealer``; needs a login in the ``casetrack_sealer`` role),
-petitioners are encrypted at the source with the same per-person scheme the consumer uses, so Kafka never
-holds their plaintext (see docs/personal-data.md).
+personal data is protected at the source with the same per-person scheme the consumer uses, so Kafka never
+holds it in plaintext: petitioners are sealed, and the personal data written in every free-text field is
+masked with placeholders (:mod:`events.text_sealing`) whose sealed originals are stored in
+``casetrack.text_seals`` *before* the event is sent. The producer remembers the petitioners of the cases it
+sent (``known_cases`` of them), so a later reply naming the petitioner is masked too. See
+docs/personal-data.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +29,12 @@ from kafka import KafkaProducer
 from casetrack.settings import Topics
 from events.catalog import Aggregate, Event
 from events.codec import Codec
-from events.sealing import Sealer, seal_event, seal_events
+from events.petitioner_memory import PetitionerMemory
+from events.sealing import Sealer, seal_events
+from events.text_sealing import TextSeal, protect_texts
+
+#: where a producer stores the sealed originals of masked free text (``PgKeyStore.save_text_seals``)
+SealSink = Callable[[Sequence[TextSeal]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +51,22 @@ class EventProducer:
     """Publishes catalog events (or raw, already-encoded records) to Kafka."""
 
     def __init__(
-        self, producer: KafkaProducer, topics: Topics, binary_mode: bool = False, sealer: Sealer | None = None
+        self,
+        producer: KafkaProducer,
+        topics: Topics,
+        binary_mode: bool = False,
+        sealer: Sealer | None = None,
+        *,
+        text_seals: SealSink | None = None,
+        known_cases: int = 50_000,
     ) -> None:
         self._producer = producer
         self.topics = topics
         self.binary_mode = binary_mode
         self.sealer = sealer
+        # By default the sealer's own key store keeps the sealed originals (the PostgreSQL one can).
+        self._text_seals = text_seals or getattr(sealer.keystore if sealer else None, "save_text_seals", None)
+        self._petitioners = PetitionerMemory(known_cases)
 
     @classmethod
     def connect(
@@ -57,6 +76,7 @@ class EventProducer:
         client_options: Mapping[str, object] | None = None,
         binary_mode: bool = False,
         sealer: Sealer | None = None,
+        text_seals: SealSink | None = None,
         **producer_options: Any,
     ) -> EventProducer:
         """An idempotent producer (``acks=all``, ``enable_idempotence``, gzip)."""
@@ -71,7 +91,7 @@ class EventProducer:
             **(client_options or {}),
             **producer_options,
         }
-        return cls(KafkaProducer(**options), topics or Topics(), binary_mode, sealer)
+        return cls(KafkaProducer(**options), topics or Topics(), binary_mode, sealer, text_seals=text_seals)
 
     def topic_for(self, aggregate: Aggregate) -> str:
         return {"case": self.topics.case, "supervision": self.topics.supervision,
@@ -80,8 +100,25 @@ class EventProducer:
     def publish(self, event: Event) -> Future[DeliveryResult]:
         """Send one event; the future resolves once the broker has acknowledged it (acks=all)."""
         if self.sealer is not None:
-            event = seal_event(event, self.sealer)
+            (event,) = self._protect([event])
         return self._send(event)
+
+    def _protect(self, batch: list[Event]) -> list[Event]:
+        """Seal petitioners and mask free text; store the seals of the originals before anything is sent, so no
+        consumer meets a placeholder without its seal. Refuses (nothing sent) when there is nowhere to store
+        them: the originals would be lost."""
+        assert self.sealer is not None
+        sealed = seal_events(batch, self.sealer)  # one key-store round trip for the whole batch
+        self._petitioners.remember(batch, sealed, self.sealer)
+        masked, seals = protect_texts(sealed, self.sealer, self._petitioners)
+        if seals:
+            if self._text_seals is None:
+                raise ValueError(
+                    "free text holds personal data but this producer has nowhere to store the sealed originals"
+                    " (pass text_seals=, or a sealer on the PostgreSQL key store); nothing was sent"
+                )
+            self._text_seals(seals)
+        return masked
 
     def _send(self, event: Event) -> Future[DeliveryResult]:
         key, value, headers = (Codec.encode_binary if self.binary_mode else Codec.encode)(event)
@@ -91,7 +128,7 @@ class EventProducer:
         """Send events and wait for all of them; raises on the first failed delivery."""
         batch = list(events)
         if self.sealer is not None:
-            batch = seal_events(batch, self.sealer)  # one key-store round trip for the whole batch
+            batch = self._protect(batch)
         futures = [self._send(e) for e in batch]
         self.flush()
         return [f.result() for f in futures]

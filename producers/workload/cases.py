@@ -17,6 +17,7 @@ from producers.workload.base import Life, cumulative
 from producers.workload.clock import DAY
 from producers.workload.envelope import dumps
 from producers.workload.people import ALL_DEPARTMENTS, HOTLINES, PETITION, People
+from producers.workload.texts import with_personal_data
 
 _HOTLINE_CENTRE: Final = "市12345政务服务便民热线"
 _OUTCOME_KIND: Final = {
@@ -76,6 +77,7 @@ class CaseLives(People):
                     petitioner = dict(person_items) if person_items else None
                     data.update(category=category, region=region, summary="再次反映:" + summary)
         if petitioner is not None:
+            data["summary"] = with_personal_data(cid, data["summary"], petitioner)  # as citizens write
             data["petitioner"] = petitioner
         if merge_into is None:
             # the petitioner as a tuple of items: a tuple of strings only, which the cyclic GC untracks
