@@ -17,6 +17,7 @@ from kafka.errors import TopicAlreadyExistsError
 from prometheus_client import CollectorRegistry
 
 from casetrack.embedded import EmbeddedStack
+from casetrack.errors import probe_kafka
 from casetrack.settings import Settings
 from consumers.dlq import DeadLetterSink, KafkaDeadLetterSink, dlq_topic
 from consumers.engine import FoldEngine
@@ -56,6 +57,8 @@ def resolve_endpoints(
 ) -> Endpoints:
     """The configured servers, or the embedded stack (started in the background when ``start``)."""
     if settings.kafka_bootstrap and settings.database_url:
+        # Fail in seconds, naming what was tried, rather than after kafka-python's 30 s of retries.
+        probe_kafka(settings.kafka_bootstrap)
         return Endpoints(settings.kafka_bootstrap, settings.database_url, False)
     if settings.kafka_bootstrap or settings.database_url:
         missing = "CASETRACK_DATABASE_URL" if settings.kafka_bootstrap else "CASETRACK_KAFKA_BOOTSTRAP"

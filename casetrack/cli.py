@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -11,11 +12,22 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from casetrack import bootstrap
 from casetrack.embedded import EmbeddedStack
+from casetrack.errors import EXIT_ERROR, CasetrackError, translate
 from casetrack.settings import Settings, load_settings
 from projections.kpi_settings import sync_kpi_settings
+
+
+def _settings_problems(exc: ValidationError) -> str:
+    """One line per bad setting, named as its environment variable."""
+    lines = []
+    for err in exc.errors():
+        name = "CASETRACK_" + "__".join(str(p) for p in err["loc"]).upper()
+        lines.append(f"{name}: {err['msg']}")
+    return "; ".join(lines)
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -24,24 +36,73 @@ def _settings(ctx: click.Context) -> Settings:
     return settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The top of every command: the project's errors and the drivers' connection errors become one or two
+    lines and a documented exit code (docs/operators.md, "Exit codes"); ``--debug`` shows the traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except BrokenPipeError:
+            # The reader went away (`casetrack lag | head`): nothing more to say, and nowhere to say it.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(EXIT_ERROR)
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            error = _translate(ctx, exc)
+            if error is None:
+                click.echo(f"Error: unexpected {type(exc).__name__}: {_one_line(exc)}", err=True)
+                click.echo("  run again with `casetrack --debug ...` for the traceback", err=True)
+                ctx.exit(EXIT_ERROR)
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(error.exit_code)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "(no message)"
+
+
+def _translate(ctx: click.Context, exc: Exception) -> CasetrackError | None:
+    """The servers this command used, for the message: the configured ones, or the embedded stack's."""
+    settings = ctx.obj
+    db, kafka = None, None
+    if isinstance(settings, Settings):
+        db, kafka = settings.database_url, settings.kafka_bootstrap
+        if settings.embedded:
+            info = EmbeddedStack(settings.data_dir).running()
+            if info is not None:
+                db, kafka = info.database_url, info.kafka_bootstrap
+    return translate(exc, db, kafka)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Embedded stack and report folder.")
+@click.option("--debug", is_flag=True, help="Show the traceback of an error (and log at DEBUG).")
 @click.pass_context
-def main(ctx: click.Context, data_dir: Path | None) -> None:
+def main(ctx: click.Context, data_dir: Path | None, debug: bool) -> None:
     """casetrack: government case events on Kafka, folded into PostgreSQL projections.
 
     With CASETRACK_KAFKA_BOOTSTRAP and CASETRACK_DATABASE_URL unset, commands use the embedded stack
     (started in the background on first use; `casetrack down` stops it).
+
+    Exit codes: 0 done; 1 error; 2 usage error (or `lag --fail-above` exceeded); 3 the stored positions do
+    not match the broker; 4 PostgreSQL unreachable; 5 Kafka unreachable; 130 interrupted (Ctrl-C).
     """
     overrides: dict[str, Any] = {}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
+    if debug:
+        overrides["log_level"] = "DEBUG"
     try:
         settings = load_settings(**overrides)
-    except Exception as exc:  # pydantic ValidationError: show it plainly, without a traceback
-        raise click.ClickException(f"invalid settings: {exc}") from None
+    except ValidationError as exc:  # show it plainly, without a traceback
+        raise click.ClickException(f"invalid settings: {_settings_problems(exc)}") from None
     logging.basicConfig(
-        level=settings.log_level.upper(),
+        level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

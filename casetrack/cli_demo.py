@@ -266,16 +266,19 @@ def _print_access(
     psql, had_password = d.psql_command(target)
     console.print(f"[bold]Data 数据[/]    database [bold]{escape(database)}[/] on the server; with psql:")
     console.print(f"  {escape(psql)}", soft_wrap=True)
-    console.print("  The analysts' views are documented in docs/analysts.md, for example:")
-    query = "SELECT channel, sum(received) AS received FROM completion_rates GROUP BY 1 ORDER BY 2 DESC"
-    console.print(f"  {escape(psql)} -c {escape(shlex.quote(query))}", soft_wrap=True)
+    console.print("  The analysts' views are documented in docs/analysts.md; for example:")
+    query = (
+        "SELECT channel, sum(received) AS received FROM completion_rates\n      GROUP BY 1 ORDER BY 2 DESC"
+    )
+    console.print(f"  {escape(psql)} \\\n    -c {escape(shlex.quote(query))}", soft_wrap=True)
     if server is not None:
         console.print(f"[bold]Metrics 指标[/] {server.url}")
     else:
         console.print("[bold]Metrics 指标[/] run the consumer with its /metrics endpoint on the demo data:")
         console.print(f"  {escape(d.serve_command(target))}", soft_wrap=True)
         where = f"http://{settings.metrics_host}:{settings.metrics_port}/metrics"
-        console.print(f"  then open {where} (or run `casetrack demo --serve-seconds 120`).")
+        console.print(f"  then open {where}")
+        console.print("  (or run `casetrack demo --serve-seconds 120`).")
     if had_password:
         console.print("  (the password is left out of these commands: set PGPASSWORD, which both read)")
 

@@ -285,6 +285,15 @@ def serve_metrics(registry: CollectorRegistry, domain: Any, host: str, port: int
 
 
 # -- how to look at the data -----------------------------------------------------------------------------
+def _short_path(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it (the virtual environment's psql), so
+    that the printed commands fit a terminal line; else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def psql_binary(embedded: bool) -> str | None:
     """The embedded PostgreSQL's psql for the embedded stack, else the system's."""
     if embedded:
@@ -297,7 +306,7 @@ def psql_binary(embedded: bool) -> str | None:
         else:
             candidate = Path(POSTGRES_BIN_PATH) / "psql"
             if candidate.exists():
-                return str(candidate)
+                return _short_path(candidate)
     return shutil.which("psql")
 
 
@@ -307,7 +316,7 @@ def psql_command(target: DemoTarget) -> tuple[str, bool]:
     params = parse_dsn(target.endpoints.database_url)
     had_password = params.pop("password", None) is not None
     binary = psql_binary(target.endpoints.embedded) or "psql"
-    return f"{shlex.quote(binary)} {shlex.quote(str(make_dsn(**params)))}", had_password
+    return f"{shlex.quote(binary)} \\\n    {shlex.quote(str(make_dsn(**params)))}", had_password
 
 
 def serve_command(target: DemoTarget) -> str:
@@ -322,4 +331,5 @@ def serve_command(target: DemoTarget) -> str:
         "CASETRACK_TOPICS__SUPERVISION": t.supervision,
         "CASETRACK_TOPICS__RECTIFICATION": t.rectification,
     }
-    return " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " casetrack serve"
+    # one variable a line (shell continuations), so that it reads on an 80-column terminal and pastes whole
+    return " \\\n    ".join([*(f"{k}={shlex.quote(v)}" for k, v in env.items()), "casetrack serve"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
@@ -43,15 +44,90 @@ def department_label(department: str | None) -> str:
     return department if department is not None else " ".join(UNASSIGNED)
 
 
-def _table(title: str, *columns: str, caption: str | None = None, left: tuple[int, ...] = (0,)) -> Table:
-    """A table with bilingual column headers; the ``left`` columns hold text, the others numbers."""
-    t = Table(title=title, caption=caption, box=box.HEAVY_HEAD, title_style="bold", title_justify="left",
-              caption_justify="left", header_style="bold cyan")  # fmt: skip
-    for i, c in enumerate(columns):
+class FigTable:
+    """A table of figures that fits the terminal: when its columns are wider than the console, the figure
+    columns are stacked into several tables, each repeating the label column, instead of being cut. Cells are
+    never truncated: numbers keep their full width, text wraps (docs/operators.md, "Output")."""
+
+    LABEL_MAX = 24  # label column width when the table has to be split (longer labels wrap)
+    TEXT_MAX = 20  # width of other text columns when split (they wrap)
+
+    def __init__(
+        self, title: str, columns: tuple[str, ...], caption: str | None, left: tuple[int, ...]
+    ) -> None:
+        self.title, self.caption, self.left = title, caption, left
         # "受理 Received" -> two header lines, so that the columns stay as narrow as their numbers
-        zh, _, en = c.partition(" ")
-        t.add_column(f"{zh}\n{en}" if en else zh, justify="left" if i in left else "right", no_wrap=True)
-    return t
+        self.headers = [f"{zh}\n{en}" if en else zh for zh, _, en in (c.partition(" ") for c in columns)]
+        self.rows: list[tuple[tuple[str, ...], str | None, bool]] = []  # (cells, style, section before)
+        self._section = False
+
+    def add_row(self, *cells: str, style: str | None = None) -> None:
+        self.rows.append((cells, style, self._section))
+        self._section = False
+
+    def add_section(self) -> None:
+        self._section = True
+
+    def _natural(self, i: int) -> int:
+        return max(
+            [cell_len(line) for line in self.headers[i].splitlines()]
+            + [max((cell_len(x) for x in r[0][i].splitlines()), default=0) for r in self.rows]
+        )
+
+    def render(self, width: int) -> list[Table]:
+        """One table if it fits ``width`` columns, else the figure columns in groups that fit, each group
+        with the label column; the title says "continued" and the caption goes under the last."""
+        widths = [self._natural(i) for i in range(len(self.headers))]
+        if 1 + sum(w + 3 for w in widths) <= width:
+            return [self._table(self.title, [0, *range(1, len(widths))], widths, self.caption)]
+        widths[0] = min(widths[0], self.LABEL_MAX)
+        for i in self.left[1:] if self.left and self.left[0] == 0 else self.left:
+            widths[i] = min(widths[i], self.TEXT_MAX)
+        budget = width - 1 - (widths[0] + 3)
+        groups = _pack(widths[1:], budget)
+        # as few tables as the greedy packing needs, but with the columns spread evenly over them
+        even = _pack(widths[1:], min(budget, -(-sum(w + 3 for w in widths[1:]) // len(groups)) + 8))
+        groups = even if len(even) == len(groups) else groups
+        return [
+            self._table(
+                self.title if k == 0 else f"{self.title} (continued)",
+                [0, *g], widths, self.caption if k == len(groups) - 1 else None,
+            )
+            for k, g in enumerate(groups)
+        ]  # fmt: skip
+
+    def _table(self, title: str, cols: list[int], widths: list[int], caption: str | None) -> Table:
+        t = Table(title=title, caption=caption, box=box.HEAVY_HEAD, title_style="bold", title_justify="left",
+                  caption_justify="left", header_style="bold cyan")  # fmt: skip
+        for i in cols:
+            if i in self.left:
+                t.add_column(self.headers[i], justify="left", overflow="fold", min_width=widths[i],
+                             max_width=widths[i])  # fmt: skip
+            else:  # figures: never wrapped, never cut
+                t.add_column(self.headers[i], justify="right", no_wrap=True, min_width=widths[i])
+        for cells, style, section in self.rows:
+            if section:
+                t.add_section()
+            t.add_row(*(cells[i] for i in cols), style=style)
+        return t
+
+
+def _pack(widths: list[int], budget: int) -> list[list[int]]:
+    """Column numbers (from 1) in consecutive groups whose widths (plus 3 each) fit ``budget``."""
+    groups: list[list[int]] = [[]]
+    used = 0
+    for i, w in enumerate(widths, start=1):
+        if groups[-1] and used + w + 3 > budget:
+            groups.append([])
+            used = 0
+        groups[-1].append(i)
+        used += w + 3
+    return groups
+
+
+def _table(title: str, *columns: str, caption: str | None = None, left: tuple[int, ...] = (0,)) -> FigTable:
+    """A table with bilingual column headers; the ``left`` columns hold text, the others numbers."""
+    return FigTable(title, columns, caption, left)
 
 
 def _sum_rates(rows: list[RateRow], key: str) -> RateRow:
@@ -66,7 +142,7 @@ def _sum_rates(rows: list[RateRow], key: str) -> RateRow:
     )
 
 
-def overview(f: Figures) -> Table:
+def overview(f: Figures) -> FigTable:
     s = f.summary
     t = _table("概览 Overview", "指标 Figure", "数值 Value")
     period = (
@@ -90,7 +166,7 @@ def overview(f: Figures) -> Table:
     return t
 
 
-def intake(f: Figures) -> Table:
+def intake(f: Figures) -> FigTable:
     t = _table("受理渠道 Intake by channel", "渠道 Channel", "受理 Received", "占比 Share", "办结 Completed",
                "办结率 Completion", "按时办结率 On-time", "满意率 Satisfaction")  # fmt: skip
     total = _sum_rates(f.channels, "total")
@@ -106,7 +182,7 @@ def intake(f: Figures) -> Table:
     return t
 
 
-def departments(f: Figures, top: int = TOP_DEPARTMENTS) -> Table:
+def departments(f: Figures, top: int = TOP_DEPARTMENTS) -> FigTable:
     rows = f.departments
     t = _table(
         "部门办理 Completion, on-time and satisfaction by department", "部门 Department", "受理 Received",
@@ -130,7 +206,7 @@ def departments(f: Figures, top: int = TOP_DEPARTMENTS) -> Table:
     return t
 
 
-def petitions(f: Figures) -> Table:
+def petitions(f: Figures) -> FigTable:
     t = _table("信访 Petition tallies", "渠道 Channel", "登记 Received", "受理 Accepted", "不予受理 Rejected",
                "办结 Completed", "办结率 Completion", "按时办结率 On-time", "重复信访 Repeat",
                "复查 Review", "复核 Re-review")  # fmt: skip
@@ -141,7 +217,7 @@ def petitions(f: Figures) -> Table:
     return t
 
 
-def supervision(f: Figures) -> Table:
+def supervision(f: Figures) -> FigTable:
     s = f.supervision
     order = list(ESCALATION)
     stages = ", ".join(
@@ -156,8 +232,7 @@ def supervision(f: Figures) -> Table:
         f"Open orders by urging stage: {stages or '—'}.",
     )  # fmt: skip
     for o in f.overdue_orders:
-        # Chinese characters take two columns: keep the row on one line of a normal terminal
-        title = o.title if len(o.title) <= 16 else o.title[:15] + "…"
+        title = o.title  # wraps in its column when the terminal is narrow; never cut
         depts = (o.departments[0] if o.departments else "") + (
             f" 等{len(o.departments)}个" if len(o.departments) > 1 else ""
         )
@@ -169,7 +244,7 @@ def supervision(f: Figures) -> Table:
     return t
 
 
-def rectification(f: Figures) -> Table:
+def rectification(f: Figures) -> FigTable:
     t = _table("整改 Rectification progress", "来源 Source", "整改事项 Items", "已销号 Verified",
                "待验收 Awaiting check", "整改中 In progress", "逾期 Overdue", "延期 Extended",
                "平均进度 Mean progress")  # fmt: skip
@@ -188,7 +263,7 @@ def rectification(f: Figures) -> Table:
     return t
 
 
-def scorecard(f: Figures, top: int = TOP_DEPARTMENTS) -> Table:
+def scorecard(f: Figures, top: int = TOP_DEPARTMENTS) -> FigTable:
     p = f.penalty_points
     rule = (
         f"Score = yellow × {p.get('yellow', -5):g} + red × {p.get('red', -10):g} + overdue order × "
@@ -205,7 +280,7 @@ def scorecard(f: Figures, top: int = TOP_DEPARTMENTS) -> Table:
     return t
 
 
-def accounting(f: Figures, published: GenerationStats | None) -> Table:
+def accounting(f: Figures, published: GenerationStats | None) -> FigTable:
     a = f.accounting
     t = _table("管道核对 Pipeline accounting", "项目 Item", "消息 Messages", "说明 Note", left=(0, 2))
     if published is not None:
@@ -227,5 +302,6 @@ def print_figures(console: Console, f: Figures, published: GenerationStats | Non
         accounting(f, published),
     ]  # fmt: skip
     for t in tables:
-        console.print()
-        console.print(t)
+        for part in t.render(console.width):
+            console.print()
+            console.print(part)

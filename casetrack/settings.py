@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
 
 class Topics(BaseModel):
     """Kafka topic names (contract §1). The dead-letter topic of each is ``<topic>.dlq``."""
@@ -152,7 +154,18 @@ class Settings(BaseSettings):
         None,
         description="32-byte key-encryption key (hex or base64) wrapping every stored data key; from a secret store",
     )
-    log_level: str = "INFO"
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL (any case)")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _known_level(cls, value: object) -> object:
+        # A misspelt level must be refused like any other bad setting, not fail later inside logging.
+        if isinstance(value, str):
+            level = value.strip().upper()
+            if level not in LOG_LEVELS:
+                raise ValueError(f"unknown log level {value!r}; use one of {', '.join(LOG_LEVELS)}")
+            return level
+        return value
 
     @property
     def embedded(self) -> bool:

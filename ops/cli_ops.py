@@ -33,12 +33,6 @@ def _json(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=2, default=str)
 
 
-def _console() -> Any:
-    from rich.console import Console
-
-    return Console(soft_wrap=False)
-
-
 # -- serve ------------------------------------------------------------------------------------------------
 @click.command()
 @click.option("--no-domain-metrics", is_flag=True, help="Export only the technical metrics (no DB queries).")
@@ -77,25 +71,23 @@ def serve(ctx: click.Context, no_domain_metrics: bool, domain_cache: float) -> N
 @click.pass_context
 def lag(ctx: click.Context, as_json: bool, fail_above: int | None) -> None:
     """Per projection and partition: stored position, partition end, lag and age of the last event."""
-    from rich.table import Table
-
     from ops.lag import measure_lag
+    from ops.term import console, show
 
     rows = measure_lag(_settings(ctx), _endpoints(ctx))
     if as_json:
         click.echo(_json([r.as_dict() for r in rows]))
     else:
-        table = Table(title="casetrack lag (live generations)")
-        for col in ("projection", "gen", "topic", "part", "position", "end", "lag", "last event age"):
-            table.add_column(col, justify="right" if col not in ("projection", "topic") else "left")
-        for r in rows:
-            lag_txt = f"[red]{r.lag} (broker behind)[/red]" if r.lag < 0 else str(r.lag)
-            table.add_row(
+        cells = [
+            (
                 r.family, str(r.generation or "-"), r.topic, str(r.partition),
-                "-" if r.position is None else str(r.position), str(r.end), lag_txt,
-                _age(r.last_event_age_seconds),
-            )  # fmt: skip
-        _console().print(table)
+                "-" if r.position is None else f"{r.position:,}", f"{r.end:,}",
+                f"{r.lag:,} (broker behind)" if r.lag < 0 else f"{r.lag:,}", _age(r.last_event_age_seconds),
+            )
+            for r in rows
+        ]  # fmt: skip
+        headings = ("projection", "gen", "topic", "part", "position", "end", "lag", "age")
+        show(console(), "casetrack lag (live generations)", headings, cells, numeric=(1, 3, 4, 5, 6, 7))
         click.echo(f"total lag: {sum(max(r.lag, 0) for r in rows):,} records")
     if fail_above is not None and any(r.lag > fail_above for r in rows):
         ctx.exit(2)
@@ -128,7 +120,10 @@ def _age(seconds: float | None) -> str:
     "retention has expired).",
 )
 @click.option(
-    "--accept-broker-loss", is_flag=True, help="Swap even if the broker holds fewer events than consumed."
+    "--accept-broker-loss",
+    is_flag=True,
+    help="After broker data loss: kafka: follow the broker (lost events leave the projection); event-store:"
+    " keep every stored event and continue from what the broker holds now.",
 )
 @click.option("--keep-retired", is_flag=True, help="Keep the old generation's rows (delete them later).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (logs and the summary only).")
@@ -257,23 +252,27 @@ def dlq_list(
     ctx: click.Context, topic: str | None, reason: str | None, state: str, limit: int, as_json: bool
 ) -> None:
     """Dead letters with their reasons, oldest first."""
-    from rich.table import Table
-
     from ops.dlq_tool import fmt_coords, list_letters
+    from ops.term import console, show
 
     letters = list_letters(_endpoints(ctx).database_url, topic, reason, state, limit)
     if as_json:
         click.echo(_json([lt.as_dict() for lt in letters]))
         return
-    table = Table(title=f"dead letters ({state})")
-    for col in ("source", "reason", "type", "event id", "dead-lettered", "state", "detail"):
-        table.add_column(col)
-    for lt in letters:
-        table.add_row(
+    if not letters:
+        click.echo(f"no dead letters ({state})")
+        return
+    cells = [
+        (
             fmt_coords(lt.coords), lt.reason, lt.event_type or "-", lt.event_id or "-",
-            lt.dead_lettered_at.strftime("%Y-%m-%d %H:%M:%S"), lt.state, lt.detail[:120],
-        )  # fmt: skip
-    _console().print(table)
+            lt.dead_lettered_at.strftime("%Y-%m-%d %H:%M:%S"), lt.state, lt.detail,
+        )
+        for lt in letters
+    ]  # fmt: skip
+    headings = ("source", "reason", "type", "event id", "dead-lettered", "state", "detail")
+    show(console(), f"dead letters ({state}): {len(letters)}", headings, cells)
+    if len(letters) == limit:
+        click.echo(f"(the first {limit}; --limit shows more)", err=True)
 
 
 @dlq.command("show")
