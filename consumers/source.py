@@ -21,6 +21,10 @@ from events.codec import Record
 
 log = logging.getLogger("casetrack.source")
 
+#: What an operator runs after broker data loss or a retention gap (``tests/integration/test_operator_advice.py``
+#: runs it exactly as printed).
+RECOVER_COMMAND = "casetrack replay --from event-store --accept-broker-loss"
+
 
 class OffsetsAheadOfBroker(RuntimeError):
     """Stored positions point past the broker's end: the broker lost data (Tansu keeps it in memory only),
@@ -30,10 +34,10 @@ class OffsetsAheadOfBroker(RuntimeError):
         self.gaps = dict(gaps)
         lines = ", ".join(f"{t}[{p}] stored {s} > broker end {h}" for (t, p), (s, h) in sorted(gaps.items()))
         super().__init__(
-            f"stored positions are ahead of the broker ({lines}). The broker lost data or the topic was "
-            "recreated. Options: re-publish the lost events from their source and run "
-            "`casetrack replay --from event-store`, or reset the positions with "
-            "`casetrack replay` (rebuilds from what the broker holds now)."
+            f"stored positions are ahead of the broker ({lines}): the broker lost data or the topic was "
+            "recreated. Nothing was skipped or reprocessed. The event store keeps every event consumed; to "
+            f"rebuild from it and continue from what the broker holds now, run:\n  {RECOVER_COMMAND}\n"
+            "Then re-publish any events sent after the last one consumed (docs/operators.md, 'Broker data loss')."
         )
 
 
@@ -44,9 +48,9 @@ class RetentionGap(RuntimeError):
         self.gaps = dict(gaps)
         lines = ", ".join(f"{t}[{p}] stored {s} < earliest {b}" for (t, p), (s, b) in sorted(gaps.items()))
         super().__init__(
-            f"events were deleted by retention before casetrack consumed them ({lines}). "
-            "Those events are lost to the projections; re-publish them or accept the gap with "
-            "`casetrack replay --from event-store`."
+            f"events were deleted by retention before casetrack consumed them ({lines}). Those events are "
+            "lost to the projections unless re-published; to accept the gap and continue from the earliest "
+            f"event the broker holds, run:\n  {RECOVER_COMMAND}"
         )
 
 

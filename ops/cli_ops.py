@@ -158,23 +158,37 @@ def replay(
     families = list(FAMILIES) if projection == "all" else [projection]
     families = [f for f in families if f in bootstrap.build_projections(settings)]
     try:
+        reports = []
         with _ProgressBar(disabled=no_progress or not sys.stderr.isatty()) as bar:
-            reports = do_replay(
-                settings, ep, families, source,  # type: ignore[arg-type]
-                bar.update, accept_broker_loss=accept_broker_loss, keep_retired=keep_retired,
-                workers=workers,
-            )  # fmt: skip
+            for family in families:  # one at a time, so that the progress lines name the family
+                bar.family = f"{family} "
+                reports += do_replay(
+                    settings, ep, [family], source,  # type: ignore[arg-type]
+                    bar.update, accept_broker_loss=accept_broker_loss, keep_retired=keep_retired,
+                    workers=workers,
+                )  # fmt: skip
     except ReplayError as exc:
         raise click.ClickException(str(exc)) from None
     for r in reports:
         rate = r.events / r.build_seconds if r.build_seconds > 0 else 0.0
+        cleanup = (
+            f"{r.deleted_rows:,} retired rows deleted in {r.cleanup_seconds:.1f}s"
+            if not keep_retired
+            else f"generation {r.previous} kept (--keep-retired)"
+        )
         click.echo(
-            f"{r.family}: generation {r.generation} is live (was {r.previous}); {r.events:,} events from "
-            f"{r.source} in {r.build_seconds:.1f}s ({rate:,.0f}/s); live consumers paused "
-            f"{r.swap_seconds * 1000:.0f} ms for the swap; {r.deleted_rows:,} retired rows deleted"
+            f"{r.family}: generation {r.generation} is live (was {r.previous}) after {r.total_seconds:.1f}s: "
+            f"{r.events:,} events from {r.source} folded in {r.build_seconds:.1f}s ({rate:,.0f}/s); live "
+            f"consumers paused {r.swap_seconds * 1000:.0f} ms for the swap; {cleanup}"
         )
         if r.broker_behind:
-            click.echo(f"  warning: followed the broker, which lost data on {r.broker_behind}", err=True)
+            where = ", ".join(f"{t}[{p}]" for t, p in r.broker_behind)
+            what = (
+                "continues from what the broker holds now on"
+                if r.source == "event-store"
+                else "followed the broker (the events it lost left the projection) on"
+            )
+            click.echo(f"  note: the broker had lost data; {r.family} {what} {where}", err=True)
 
 
 class _ProgressBar:
@@ -185,6 +199,8 @@ class _ProgressBar:
         self.progress: Any = None
         self.tasks: dict[str, Any] = {}
         self._last = 0.0
+        self._phase = ""
+        self.family = ""  # set by the caller per family: "case " etc.
 
     def __enter__(self) -> _ProgressBar:
         if not self.disabled:
@@ -206,15 +222,17 @@ class _ProgressBar:
         return self
 
     def update(self, phase: str, done: int, total: int) -> None:
-        if self.progress is None:
+        if self.progress is None:  # not a terminal: a line when a phase starts, then every 5 s
             now = time.monotonic()
-            if now - self._last >= 5 and phase == "build":
-                self._last = now
-                click.echo(f"  {phase}: {done:,} / {total:,}", err=True)
+            if now - self._last >= 5 or self.family + phase != self._phase:
+                self._last, self._phase = now, self.family + phase
+                click.echo(f"  {self.family}{phase}: {done:,} / {total:,}", err=True)
             return
-        if phase not in self.tasks:
-            self.tasks[phase] = self.progress.add_task(phase, total=total)
-        self.progress.update(self.tasks[phase], completed=done, total=max(total, done))
+        key = self.family + phase
+        if key != self._phase:  # one bar per family and phase
+            self._phase = key
+            self.tasks[key] = self.progress.add_task(key, total=total)
+        self.progress.update(self.tasks[key], completed=done, total=max(total, done))
 
     def __exit__(self, *exc: object) -> None:
         if self.progress is not None:

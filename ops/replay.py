@@ -48,6 +48,27 @@ FAMILIES = ("case", "supervision", "rectification")
 _LOCK_CLASS = 0x63_74  # pg advisory lock class: one replay per family at a time
 
 
+def _mismatched(positions: dict[TP, int], held: dict[TP, tuple[int, int]]) -> list[TP]:
+    """Partitions whose stored position lies outside what the broker holds (a missing partition holds 0..0)."""
+    out = []
+    for tp, pos in positions.items():
+        begin, end = held.get(tp, (0, 0))
+        if pos > end or pos < begin:
+            out.append(tp)
+    return out
+
+
+def _mismatch_message(positions: dict[TP, int], held: dict[TP, tuple[int, int]]) -> str:
+    where = ", ".join(
+        f"{t}[{p}] stored {positions[(t, p)]}, broker holds {held.get((t, p), (0, 0))[0]}..{held.get((t, p), (0, 0))[1]}"
+        for t, p in sorted(_mismatched(positions, held))
+    )
+    return (
+        f"the stored positions do not match the broker ({where}). To rebuild from the event store and continue "
+        "from what the broker holds now, add --accept-broker-loss"
+    )
+
+
 class ReplayError(RuntimeError):
     """The replay cannot proceed; the message says why and what to do. The live generation is untouched."""
 
@@ -64,6 +85,8 @@ class ReplayReport:
     build_seconds: float = 0.0
     swap_seconds: float = 0.0  # time the live row was locked (live consumers paused)
     deleted_rows: int = 0
+    cleanup_seconds: float = 0.0  # deleting the retired generation's rows, after the swap
+    total_seconds: float = 0.0  # everything, from the lock to the end of the clean-up
     broker_behind: list[TP] = field(default_factory=list)
 
 
@@ -132,13 +155,16 @@ class _Builder:
                 if source == "kafka":
                     self._from_kafka(report, accept_loss, swap_timeout)
                 else:
-                    self._from_event_store(report)
+                    self._from_event_store(report, accept_loss)
             except BaseException:
                 self._abandon(gen, delete_batch)
                 raise
             report.build_seconds = time.monotonic() - t0 - report.swap_seconds
             if not keep_retired:
+                t1 = time.monotonic()
                 report.deleted_rows = self._delete_generation(report.previous, delete_batch)
+                report.cleanup_seconds = time.monotonic() - t1
+            report.total_seconds = time.monotonic() - t0
             log.info("replayed %s: generation %d replaces %d", self.family, gen, report.previous)
             return report
         finally:
@@ -216,6 +242,12 @@ class _Builder:
     def _delete_generation(self, gen: int, batch: int) -> int:
         """Delete a non-live generation's rows in small transactions (no long lock on the table)."""
         deleted = 0
+        with self.ctl, self.ctl.cursor() as cur:
+            cur.execute(
+                sql.SQL("SELECT count(*) FROM {t} WHERE generation = %s").format(t=self.table), (gen,)
+            )
+            total = int(cur.fetchone()[0])
+        self.progress("cleanup", 0, total)
         stmt = sql.SQL(
             "DELETE FROM {t} WHERE generation = %s AND {k} IN (SELECT {k} FROM {t} WHERE generation = %s LIMIT %s)"
         ).format(t=self.table, k=self.key)
@@ -229,7 +261,7 @@ class _Builder:
                 cur.execute(stmt, (gen, gen, batch))
                 n = int(cur.rowcount)
             deleted += n
-            self.progress("cleanup", deleted, deleted)
+            self.progress("cleanup", deleted, max(total, deleted))
             if n < batch:
                 break
         with self.ctl, self.ctl.cursor() as cur:
@@ -331,7 +363,9 @@ class _Builder:
                             " follow the broker (the lost events leave the projection)"
                         )
                     report.broker_behind = behind
-                    log.warning("following the broker: it lost data on %s", behind)
+                    log.warning(
+                        "following the broker: it lost data on %s", ", ".join(f"{t}[{p}]" for t, p in behind)
+                    )
                     break
                 if time.monotonic() - t0 > timeout:
                     self.ctl.rollback()
@@ -349,7 +383,12 @@ class _Builder:
         return True
 
     # -- from the event store --------------------------------------------------------------------------
-    def _from_event_store(self, report: ReplayReport) -> None:
+    def _from_event_store(self, report: ReplayReport, accept_loss: bool) -> None:
+        held = self._broker_offsets()  # before the build: a refusal costs nothing
+        with self.ctl, self.ctl.cursor() as cur:
+            live = self._positions(cur, self._live_generation(cur))
+        if _mismatched(live, held) and not accept_loss:
+            raise ReplayError(_mismatch_message(live, held))
         writer = PgStore(
             self.ep.database_url, build_codec(self.settings), application_name="casetrack-replay"
         )
@@ -382,11 +421,52 @@ class _Builder:
                     " WHERE generation = %s",
                     (report.generation, old),
                 )
+                report.broker_behind = self._reconcile(cur, report.generation, held, accept_loss)
                 self._swap(cur, old, report.generation)
                 report.previous = old
             report.swap_seconds = time.monotonic() - t0
         finally:
             writer.close()
+
+    def _broker_offsets(self) -> dict[TP, tuple[int, int]]:
+        """(beginning, end) of every partition the broker holds of this family's topic."""
+        from ops.lag import probe_ends
+
+        begin, ends = probe_ends(
+            self.ep.kafka_bootstrap, self.settings.kafka_security.client_options(), [self.topic]
+        )
+        return {tp: (begin.get(tp, 0), end) for tp, end in ends.items()}
+
+    def _live_generation(self, cur: Any) -> int:
+        cur.execute("SELECT generation FROM casetrack.live_generations WHERE projection = %s", (self.family,))
+        row = cur.fetchone()
+        if row is None:
+            raise ReplayError(f"no live generation for {self.family}: run `casetrack migrate`")
+        return int(row[0])
+
+    def _reconcile(
+        self, cur: Any, generation: int, held: dict[TP, tuple[int, int]], accept_loss: bool
+    ) -> list[TP]:
+        """After broker data loss (or a retention gap), start the new generation's positions at the beginning of
+        what the broker holds now: every event consumed before is in the event store (and in the new
+        generation), events the broker still holds are deduplicated by id, new ones are applied."""
+        positions = self._positions(cur, generation)
+        moved = sorted(tp for tp in _mismatched(positions, held))
+        if moved and not accept_loss:  # the live consumers moved since the check above
+            raise ReplayError(_mismatch_message(positions, held))
+        for topic, part in moved:
+            start = held.get((topic, part), (0, 0))[0]
+            cur.execute(
+                "UPDATE casetrack.tracking SET next_offset = %s WHERE generation = %s AND topic = %s"
+                " AND partition = %s",
+                (start, generation, topic, part),
+            )
+            begin, end = held.get((topic, part), (0, 0))
+            log.info(
+                "%s[%d]: the broker holds offsets %d..%d; the new generation continues from %d",
+                topic, part, begin, end, start,
+            )  # fmt: skip
+        return moved
 
     def _max_seq(self, cur: Any) -> int:
         cur.execute(
