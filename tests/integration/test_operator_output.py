@@ -4,6 +4,7 @@ clean messages for bad settings. Every test runs the real ``casetrack`` command 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import uuid
 from pathlib import Path
@@ -142,3 +143,39 @@ def test_a_bad_setting_is_one_line_naming_the_variable(
 def test_a_lower_case_log_level_is_accepted(settings: Settings) -> None:
     proc = run_cli(settings, ["lag"], CASETRACK_LOG_LEVEL="debug")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_replay_shows_the_clean_up_and_counts_it_in_the_summary(settings: Settings) -> None:
+    """The retired generation's rows are deleted after the swap; that work shows progress (a line when it starts,
+    then every 5 s when not on a terminal) and its time is in the summary, which counts the whole replay."""
+    publish(settings, case_stream(30))
+    consume(settings)
+    assert run_cli(settings, ["replay", "--projection", "case"]).returncode == 0
+    proc = run_cli(settings, ["replay", "--projection", "case", "--from", "event-store"])
+    assert proc.returncode == 0, proc.stderr
+    cleanup = re.search(r"^  case cleanup: 0 / (\d+)$", proc.stderr, re.MULTILINE)
+    assert cleanup and int(cleanup[1]) == 30, proc.stderr  # one row per case of the retired generation
+    (summary,) = proc.stdout.strip().splitlines()
+    assert re.fullmatch(
+        r"case: generation \d+ is live \(was \d+\) after \d+\.\ds: [\d,]+ events from event-store folded in "
+        r"\d+\.\ds \([\d,]+/s\); live consumers paused \d+ ms for the swap; 30 retired rows deleted in \d+\.\ds",
+        summary,
+    ), summary
+    assert "Task <kafka" not in proc.stderr and "blocking the event loop" not in proc.stderr
+
+
+def test_produce_reports_once_and_gives_advice_that_applies(settings: Settings, tmp_path: Path) -> None:
+    good = tmp_path / "good.jsonl"
+    good.write_text("".join(json.dumps(e.wire(), ensure_ascii=False) + "\n" for e in case_stream(1)[:3]))
+    proc = run_cli(settings, ["produce", str(good)])
+    assert proc.returncode == 0 and proc.stdout == "sent 3 events\n" and "sent" not in proc.stderr, proc
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"specversion": "1.0", "id": "x"\nnot json\n')
+    proc = run_cli(settings, ["produce", str(bad)])
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [
+        f"{bad}:1: invalid_json: Expecting ',' delimiter (at column 33)",
+        f"{bad}:2: invalid_json: Expecting value (at column 1)",
+        "Error: 2 invalid line(s); nothing was sent; no line is valid",
+    ], proc.stderr
