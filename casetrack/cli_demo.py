@@ -20,6 +20,7 @@ from kafka.errors import KafkaError
 from casetrack import demo as d
 from casetrack.bootstrap import build_calendar
 from casetrack.demo import DEFAULT_CASES_PER_DAY, DEFAULT_SEED, DEMO_DATABASE
+from casetrack.errors import EXIT_INTERRUPTED
 from casetrack.settings import Settings
 
 COMMANDS: list[click.Command] = []
@@ -103,9 +104,9 @@ def demo(
 
     Uses the embedded broker and PostgreSQL (started if needed) unless CASETRACK_KAFKA_BOOTSTRAP and
     CASETRACK_DATABASE_URL are set. Every run starts from a fresh demo database and fresh topics.
-    """
-    from casetrack import demo_tables, figures, report
 
+    Ctrl-C stops it with exit code 130 and says what was left (the servers, a partial demo database).
+    """
     settings = ctx.find_root().obj
     assert isinstance(settings, Settings)
     try:
@@ -134,6 +135,43 @@ def demo(
         f"about {options.cases_per_day:,} cases a day, seed {options.seed}."
     )
 
+    stage = ["starting the servers and preparing the demo database"]  # for an interrupted run's message
+    try:
+        _run(settings, options, config, now, console, t0, timings, stage, serve_seconds, report_path,
+             open_report, database)  # fmt: skip
+    except KeyboardInterrupt:
+        _interrupted(console, settings, options.database, stage[0])
+        ctx.exit(EXIT_INTERRUPTED)
+
+
+def _interrupted(console: Any, settings: Settings, database: str, stage: str) -> None:
+    """What Ctrl-C left behind, and what to do about it (instead of click's bare "Aborted!")."""
+    console.print(f"\n[bold yellow]Interrupted[/] while {stage}.")
+    console.print(
+        f"Left behind: the demo database {database} and this run's casetrack-demo.* topics, partly filled; "
+        "the next `casetrack demo` starts afresh and removes them. Nothing else was touched."
+    )
+    if settings.embedded:
+        console.print("The embedded servers keep running: `casetrack down` stops them.")
+
+
+def _run(
+    settings: Settings,
+    options: d.DemoOptions,
+    config: Any,
+    now: dt.datetime,
+    console: Any,
+    t0: float,
+    timings: dict[str, float],
+    stage: list[str],
+    serve_seconds: float,
+    report_path: Path | None,
+    open_report: bool,
+    database: str,
+) -> None:
+    """The demo's steps (see :mod:`casetrack.demo`); ``stage[0]`` names the one running."""
+    from casetrack import demo_tables, figures, report
+
     # 1. servers, database, topics
     step = time.monotonic()
     try:
@@ -158,8 +196,11 @@ def demo(
         console.print(f"  Live metrics while it runs: [link={server.url}]{server.url}[/link]")
 
     try:
+        stage[0] = "publishing the simulated month"
         pub = _publish(console, target, config, timings)
+        stage[0] = "consuming (the tables hold what was consumed so far)"
         _consume(console, target, registry, pub.stats.total, timings)
+        stage[0] = "reading the figures and writing the report"
 
         # 4. figures
         step = time.monotonic()
@@ -207,7 +248,7 @@ def demo(
             try:
                 time.sleep(serve_seconds)
             except KeyboardInterrupt:
-                console.print("stopped")
+                console.print("stopped serving the metrics; the demo had finished")
     except (d.DemoError, KafkaError, psycopg2.OperationalError) as exc:
         raise click.ClickException(f"the demo stopped: {exc}") from None
     finally:
@@ -225,7 +266,10 @@ def _publish(console: Any, target: d.DemoTarget, config: Any, timings: dict[str,
 
         def published(sent: int) -> None:
             rate = sent / max(time.monotonic() - step, 1e-9)
-            bar.update(task, completed=sent, total=max(expected, sent), rate=f"{rate:,.0f} msg/s")
+            # The total is an estimate: past it, the bar shows no total rather than one that keeps growing.
+            if sent > expected:
+                bar.tasks[0].total = None  # rich's update() cannot unset a total
+            bar.update(task, completed=sent, rate=f"{rate:,.0f} msg/s")
 
         pub = d.publish(target, config, published)
         bar.update(task, completed=pub.stats.total, total=pub.stats.total)

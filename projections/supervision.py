@@ -7,7 +7,11 @@ Life of an order: ``supervision.issued`` → progress reports by its departments
 * **status**: ``issued`` after the issue; ``in_progress`` from the first progress report; ``completed`` /
   ``cancelled`` from those events. A progress report or an urging after the end does not reopen the order;
   of two terminal events, the later one wins. Without an issue event, the order starts at ``in_progress``
-  (a progress report) or stays ``issued`` (an urging only).
+  (a progress report: the order exists, e.g. issued before casetrack ran). **An urging alone** does not
+  make an order: its status stays NULL, so ``supervision_orders`` does not show it (migration 0013) rather
+  than invent an order with no title; the urging is kept, and counts exactly as in time order once the
+  ``supervision.issued`` event arrives, however late. Operators find such orders with
+  ``SELECT order_id FROM casetrack.supervision_state WHERE status IS NULL`` (docs/operators.md).
 * **one completion completes the order**, whichever of its departments reports it (the contract has no
   per-department completion); ``completed_by`` records who.
 * **escalation stage** rises with each urging (:data:`ESCALATION_STAGES`): 0 urgings ``none``, 1 ``blue``,
@@ -101,9 +105,8 @@ def apply(state: SupervisionState, event: Event) -> SupervisionState:
             if status is None or status == "issued":
                 changes["status"] = "in_progress"
         case d.SupervisionUrged():
+            # No status of its own: an urging alone does not make an order (see the module docstring).
             changes.update(urge_count=state.urge_count + 1, last_urged_at=t)
-            if status is None:
-                changes["status"] = "issued"
         case d.SupervisionCompleted():
             changes.update(status="completed", completed_at=t, completed_by=p.department)
         case d.SupervisionCancelled():
