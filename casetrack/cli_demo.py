@@ -189,6 +189,7 @@ def _run(
         f"[green]✓[/] Ready in {timings['prepare']:.1f}s: database [bold]{options.database}[/] (migrated), "
         f"topics {target.settings.topics.case} and its siblings{removed}."
     )
+    stage[0] = "publishing the simulated month"
     registry, domain = d.metrics_registry(target)
     server = None
     if serve_seconds > 0:
@@ -196,7 +197,6 @@ def _run(
         console.print(f"  Live metrics while it runs: [link={server.url}]{server.url}[/link]")
 
     try:
-        stage[0] = "publishing the simulated month"
         pub = _publish(console, target, config, timings)
         stage[0] = "consuming (the tables hold what was consumed so far)"
         _consume(console, target, registry, pub.stats.total, timings)

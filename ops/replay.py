@@ -384,10 +384,14 @@ class _Builder:
 
     # -- from the event store --------------------------------------------------------------------------
     def _from_event_store(self, report: ReplayReport, accept_loss: bool) -> None:
-        held = self._broker_offsets()  # before the build: a refusal costs nothing
+        # Positions first, then the broker: a partition's end only grows, so under live traffic a position read
+        # before the probe is never past the probed end unless the broker lost data. Checked before the
+        # build, so that a refusal costs nothing.
         with self.ctl, self.ctl.cursor() as cur:
             live = self._positions(cur, self._live_generation(cur))
-        if _mismatched(live, held) and not accept_loss:
+        held = self._broker_offsets()
+        lost = _mismatched(live, held)
+        if lost and not accept_loss:
             raise ReplayError(_mismatch_message(live, held))
         writer = PgStore(
             self.ep.database_url, build_codec(self.settings), application_name="casetrack-replay"
@@ -421,7 +425,7 @@ class _Builder:
                     " WHERE generation = %s",
                     (report.generation, old),
                 )
-                report.broker_behind = self._reconcile(cur, report.generation, held, accept_loss)
+                report.broker_behind = self._reconcile(cur, report.generation, held, lost)
                 self._swap(cur, old, report.generation)
                 report.previous = old
             report.swap_seconds = time.monotonic() - t0
@@ -445,28 +449,25 @@ class _Builder:
         return int(row[0])
 
     def _reconcile(
-        self, cur: Any, generation: int, held: dict[TP, tuple[int, int]], accept_loss: bool
+        self, cur: Any, generation: int, held: dict[TP, tuple[int, int]], lost: list[TP]
     ) -> list[TP]:
-        """After broker data loss (or a retention gap), start the new generation's positions at the beginning of
-        what the broker holds now: every event consumed before is in the event store (and in the new
-        generation), events the broker still holds are deduplicated by id, new ones are applied."""
-        positions = self._positions(cur, generation)
-        moved = sorted(tp for tp in _mismatched(positions, held))
-        if moved and not accept_loss:  # the live consumers moved since the check above
-            raise ReplayError(_mismatch_message(positions, held))
-        for topic, part in moved:
-            start = held.get((topic, part), (0, 0))[0]
+        """After broker data loss (or a retention gap) on the partitions ``lost``, start the new generation's
+        positions there at the beginning of what the broker holds now: every event consumed before is in the
+        event store (and in the new generation), events the broker still holds are deduplicated by id, new ones
+        are applied. Other partitions keep the live positions (live consumers may have moved them past the
+        ends probed before the build; that is no loss)."""
+        for topic, part in sorted(lost):
+            begin, end = held.get((topic, part), (0, 0))
             cur.execute(
                 "UPDATE casetrack.tracking SET next_offset = %s WHERE generation = %s AND topic = %s"
                 " AND partition = %s",
-                (start, generation, topic, part),
+                (begin, generation, topic, part),
             )
-            begin, end = held.get((topic, part), (0, 0))
             log.info(
                 "%s[%d]: the broker holds offsets %d..%d; the new generation continues from %d",
-                topic, part, begin, end, start,
+                topic, part, begin, end, begin,
             )  # fmt: skip
-        return moved
+        return sorted(lost)
 
     def _max_seq(self, cur: Any) -> int:
         cur.execute(
