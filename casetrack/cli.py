@@ -43,7 +43,12 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except SystemExit as exc:  # the composition root's refusals (`raise SystemExit("...")`): same form
+            if isinstance(exc.code, str):
+                click.echo(f"Error: {exc.code}", err=True)
+                ctx.exit(EXIT_ERROR)
             raise
         except BrokenPipeError:
             # The reader went away (`casetrack lag | head`): nothing more to say, and nowhere to say it.
