@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +151,7 @@ def replay(
     """
     from ops.replay import FAMILIES, ReplayError
     from ops.replay import replay as do_replay
+    from ops.term import ProgressBar
 
     settings = _settings(ctx)
     ep = _endpoints(ctx)
@@ -159,7 +159,7 @@ def replay(
     families = [f for f in families if f in bootstrap.build_projections(settings)]
     try:
         reports = []
-        with _ProgressBar(disabled=no_progress or not sys.stderr.isatty()) as bar:
+        with ProgressBar(disabled=no_progress or not sys.stderr.isatty()) as bar:
             for family in families:  # one at a time, so that the progress lines name the family
                 bar.family = f"{family} "
                 reports += do_replay(
@@ -189,54 +189,6 @@ def replay(
                 else "followed the broker (the events it lost left the projection) on"
             )
             click.echo(f"  note: the broker had lost data; {r.family} {what} {where}", err=True)
-
-
-class _ProgressBar:
-    """A rich progress bar with ETA on stderr, one task per (family, phase)."""
-
-    def __init__(self, disabled: bool) -> None:
-        self.disabled = disabled
-        self.progress: Any = None
-        self.tasks: dict[str, Any] = {}
-        self._last = 0.0
-        self._phase = ""
-        self.family = ""  # set by the caller per family: "case " etc.
-
-    def __enter__(self) -> _ProgressBar:
-        if not self.disabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self.progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True),
-            )  # fmt: skip
-            self.progress.start()
-        return self
-
-    def update(self, phase: str, done: int, total: int) -> None:
-        if self.progress is None:  # not a terminal: a line when a phase starts, then every 5 s
-            now = time.monotonic()
-            if now - self._last >= 5 or self.family + phase != self._phase:
-                self._last, self._phase = now, self.family + phase
-                click.echo(f"  {self.family}{phase}: {done:,} / {total:,}", err=True)
-            return
-        key = self.family + phase
-        if key != self._phase:  # one bar per family and phase
-            self._phase = key
-            self.tasks[key] = self.progress.add_task(key, total=total)
-        self.progress.update(self.tasks[key], completed=done, total=max(total, done))
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
 
 
 # -- dlq --------------------------------------------------------------------------------------------------

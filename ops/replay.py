@@ -38,6 +38,7 @@ from consumers.pg_store import PgStore, PgStoreTx
 from consumers.ports import TP
 from consumers.runner import ProjectionRunner
 from events.catalog import Aggregate
+from ops.broker_loss import broker_offsets, mismatch_message, mismatched, restart_at_broker
 from ops.rebuild import build_from_event_store, bulk_from_kafka, save_folded
 from projections.base import Projection
 
@@ -46,27 +47,6 @@ Source = Literal["kafka", "event-store"]
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 FAMILIES = ("case", "supervision", "rectification")
 _LOCK_CLASS = 0x63_74  # pg advisory lock class: one replay per family at a time
-
-
-def _mismatched(positions: dict[TP, int], held: dict[TP, tuple[int, int]]) -> list[TP]:
-    """Partitions whose stored position lies outside what the broker holds (a missing partition holds 0..0)."""
-    out = []
-    for tp, pos in positions.items():
-        begin, end = held.get(tp, (0, 0))
-        if pos > end or pos < begin:
-            out.append(tp)
-    return out
-
-
-def _mismatch_message(positions: dict[TP, int], held: dict[TP, tuple[int, int]]) -> str:
-    where = ", ".join(
-        f"{t}[{p}] stored {positions[(t, p)]}, broker holds {held.get((t, p), (0, 0))[0]}..{held.get((t, p), (0, 0))[1]}"
-        for t, p in sorted(_mismatched(positions, held))
-    )
-    return (
-        f"the stored positions do not match the broker ({where}). To rebuild from the event store and continue "
-        "from what the broker holds now, add --accept-broker-loss"
-    )
 
 
 class ReplayError(RuntimeError):
@@ -389,10 +369,10 @@ class _Builder:
         # build, so that a refusal costs nothing.
         with self.ctl, self.ctl.cursor() as cur:
             live = self._positions(cur, self._live_generation(cur))
-        held = self._broker_offsets()
-        lost = _mismatched(live, held)
+        held = broker_offsets(self.settings, self.ep, self.topic)
+        lost = mismatched(live, held)
         if lost and not accept_loss:
-            raise ReplayError(_mismatch_message(live, held))
+            raise ReplayError(mismatch_message(live, held))
         writer = PgStore(
             self.ep.database_url, build_codec(self.settings), application_name="casetrack-replay"
         )
@@ -425,21 +405,13 @@ class _Builder:
                     " WHERE generation = %s",
                     (report.generation, old),
                 )
-                report.broker_behind = self._reconcile(cur, report.generation, held, lost)
+                restart_at_broker(cur, report.generation, held, lost)
+                report.broker_behind = sorted(lost)
                 self._swap(cur, old, report.generation)
                 report.previous = old
             report.swap_seconds = time.monotonic() - t0
         finally:
             writer.close()
-
-    def _broker_offsets(self) -> dict[TP, tuple[int, int]]:
-        """(beginning, end) of every partition the broker holds of this family's topic."""
-        from ops.lag import probe_ends
-
-        begin, ends = probe_ends(
-            self.ep.kafka_bootstrap, self.settings.kafka_security.client_options(), [self.topic]
-        )
-        return {tp: (begin.get(tp, 0), end) for tp, end in ends.items()}
 
     def _live_generation(self, cur: Any) -> int:
         cur.execute("SELECT generation FROM casetrack.live_generations WHERE projection = %s", (self.family,))
@@ -447,27 +419,6 @@ class _Builder:
         if row is None:
             raise ReplayError(f"no live generation for {self.family}: run `casetrack migrate`")
         return int(row[0])
-
-    def _reconcile(
-        self, cur: Any, generation: int, held: dict[TP, tuple[int, int]], lost: list[TP]
-    ) -> list[TP]:
-        """After broker data loss (or a retention gap) on the partitions ``lost``, start the new generation's
-        positions there at the beginning of what the broker holds now: every event consumed before is in the
-        event store (and in the new generation), events the broker still holds are deduplicated by id, new ones
-        are applied. Other partitions keep the live positions (live consumers may have moved them past the
-        ends probed before the build; that is no loss)."""
-        for topic, part in sorted(lost):
-            begin, end = held.get((topic, part), (0, 0))
-            cur.execute(
-                "UPDATE casetrack.tracking SET next_offset = %s WHERE generation = %s AND topic = %s"
-                " AND partition = %s",
-                (begin, generation, topic, part),
-            )
-            log.info(
-                "%s[%d]: the broker holds offsets %d..%d; the new generation continues from %d",
-                topic, part, begin, end, begin,
-            )  # fmt: skip
-        return sorted(lost)
 
     def _max_seq(self, cur: Any) -> int:
         cur.execute(

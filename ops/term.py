@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Sequence
+from typing import Any
 
+import click
 from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
@@ -53,3 +56,51 @@ def show(
         out.print()
         for h, cell in zip(headings, r, strict=True):
             out.print(f"  {h + ':':<{label + 1}} {escape(cell)}")
+
+
+class ProgressBar:
+    """A rich progress bar with ETA on stderr, one task per (family, phase)."""
+
+    def __init__(self, disabled: bool) -> None:
+        self.disabled = disabled
+        self.progress: Any = None
+        self.tasks: dict[str, Any] = {}
+        self._last = 0.0
+        self._phase = ""
+        self.family = ""  # set by the caller per family: "case " etc.
+
+    def __enter__(self) -> ProgressBar:
+        if not self.disabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True),
+            )  # fmt: skip
+            self.progress.start()
+        return self
+
+    def update(self, phase: str, done: int, total: int) -> None:
+        if self.progress is None:  # not a terminal: a line when a phase starts, then every 5 s
+            now = time.monotonic()
+            if now - self._last >= 5 or self.family + phase != self._phase:
+                self._last, self._phase = now, self.family + phase
+                click.echo(f"  {self.family}{phase}: {done:,} / {total:,}", err=True)
+            return
+        key = self.family + phase
+        if key != self._phase:  # one bar per family and phase
+            self._phase = key
+            self.tasks[key] = self.progress.add_task(key, total=total)
+        self.progress.update(self.tasks[key], completed=done, total=max(total, done))
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
