@@ -107,7 +107,7 @@ def main(ctx: click.Context, data_dir: Path | None, debug: bool) -> None:
     except ValidationError as exc:  # show it plainly, without a traceback
         raise click.ClickException(f"invalid settings: {_settings_problems(exc)}") from None
     logging.basicConfig(
-        level=settings.log_level,
+        level=settings.log_level.strip().upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

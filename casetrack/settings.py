@@ -161,10 +161,8 @@ class Settings(BaseSettings):
     def _known_level(cls, value: object) -> object:
         # A misspelt level must be refused like any other bad setting, not fail later inside logging.
         if isinstance(value, str):
-            level = value.strip().upper()
-            if level not in LOG_LEVELS:
+            if value.strip().upper() not in LOG_LEVELS:
                 raise ValueError(f"unknown log level {value!r}; use one of {', '.join(LOG_LEVELS)}")
-            return level
         return value
 
     @property
