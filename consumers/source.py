@@ -15,6 +15,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import OffsetOutOfRangeError
 
 from consumers.ports import TP
 from events.codec import Record
@@ -77,7 +78,9 @@ class KafkaSource:
             enable_auto_commit=False,
             auto_offset_reset="none",  # never jump silently: positions always come from the store
             max_poll_interval_ms=config.max_poll_interval_ms,
-            session_timeout_ms=min(10_000, config.max_poll_interval_ms),
+            # Apache Kafka refuses a session timeout under its group.min.session.timeout.ms (6 s by default)
+            # with INVALID_SESSION_TIMEOUT, so never below that, even with a shorter poll interval.
+            session_timeout_ms=max(6_000, min(10_000, config.max_poll_interval_ms)),
             heartbeat_interval_ms=min(3_000, config.max_poll_interval_ms // 3),
             fetch_max_bytes=config.fetch_max_bytes,
             max_partition_fetch_bytes=config.max_partition_fetch_bytes,
@@ -131,7 +134,10 @@ class KafkaSource:
 
     # -- reading -----------------------------------------------------------------------------------
     def poll(self, max_records: int, timeout_ms: int) -> list[Record]:
-        batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records, update_offsets=True)
+        try:
+            batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records, update_offsets=True)
+        except OffsetOutOfRangeError as exc:
+            raise self._out_of_range(exc) from None
         out: list[Record] = []
         for tp, records in batches.items():
             for r in records:
@@ -141,6 +147,24 @@ class KafkaSource:
                     )
                 )
         return out
+
+    def _out_of_range(self, exc: Exception) -> Exception:
+        """Apache Kafka refuses a fetch outside the log (Tansu answers it empty, see :meth:`check_positions`):
+        the same errors, with the same advice, as stored positions found ahead of the end or behind the start.
+        ListOffsets is right on Apache Kafka, so ``end_offsets`` can be trusted on this path."""
+        stored = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+        if not stored:
+            return exc
+        tps = list(stored)
+        begin, end = self._consumer.beginning_offsets(tps), self._consumer.end_offsets(tps)
+        key = {tp: (tp.topic, tp.partition) for tp in tps}
+        ahead = {key[tp]: (int(o), int(end[tp])) for tp, o in stored.items() if o > end[tp]}
+        behind = {key[tp]: (int(o), int(begin[tp])) for tp, o in stored.items() if o < begin[tp]}
+        if ahead:
+            return OffsetsAheadOfBroker(ahead)
+        if behind:
+            return RetentionGap(behind)
+        return exc
 
     def highwater(self, tp: TP) -> int | None:
         """The partition's end (next offset to be written) as of the last fetch; None before one."""
