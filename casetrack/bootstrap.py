@@ -59,6 +59,13 @@ def resolve_endpoints(
     if settings.kafka_bootstrap and settings.database_url:
         # Fail in seconds, naming what was tried, rather than after kafka-python's 30 s of retries.
         probe_kafka(settings.kafka_bootstrap)
+        if settings.kafka_security.protocol != "PLAINTEXT":
+            from casetrack.kafka_security import KafkaSecurityError, check_kafka_security
+
+            try:  # kafka-python would retry a refused TLS or SASL login for 30 s, then say "Unable to bootstrap"
+                check_kafka_security(settings.kafka_bootstrap, settings.kafka_security)
+            except KafkaSecurityError as exc:
+                raise SystemExit(f"error: {exc}") from None
         return Endpoints(settings.kafka_bootstrap, settings.database_url, False)
     if settings.kafka_bootstrap or settings.database_url:
         missing = "CASETRACK_DATABASE_URL" if settings.kafka_bootstrap else "CASETRACK_KAFKA_BOOTSTRAP"
