@@ -15,11 +15,12 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
 from casetrack.embedded import StackError, free_port, wait_for_port
@@ -287,11 +288,23 @@ def _ports(home: Path, count: int, secure: bool) -> dict[int, Ports]:
     record = home / "ports.json"
     if record.exists():
         saved = {int(k): Ports(**v) for k, v in json.loads(record.read_text()).items()}
-        if len(saved) == count and (not secure or all(p.sasl_ssl for p in saved.values())):
+        usable = len(saved) == count and (not secure or all(p.sasl_ssl for p in saved.values()))
+        if usable and all(_bindable(port) for p in saved.values() for port in astuple(p) if port):
             return saved
     ports = {i: Ports(free_port(), free_port(), free_port() if secure else 0) for i in range(1, count + 1)}
     record.write_text(json.dumps({i: p.__dict__ for i, p in ports.items()}))
     return ports
+
+
+def _bindable(port: int) -> bool:
+    """Whether a listener could bind ``port`` now (with SO_REUSEADDR, as the JVM binds)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _format(libs: Path, node: Node, cluster_id: str, secure: SecureListener | None) -> None:

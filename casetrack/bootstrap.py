@@ -70,7 +70,7 @@ def resolve_endpoints(
     if settings.kafka_bootstrap or settings.database_url:
         missing = "CASETRACK_DATABASE_URL" if settings.kafka_bootstrap else "CASETRACK_KAFKA_BOOTSTRAP"
         raise SystemExit(f"only one of the two servers is configured: set {missing} as well, or unset both")
-    stack = EmbeddedStack(settings.data_dir)
+    stack = EmbeddedStack(settings.data_dir, settings.embedded_broker)
     info = stack.running()
     if info is None:
         if not start:

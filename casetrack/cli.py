@@ -130,11 +130,16 @@ def up(ctx: click.Context) -> None:
             "CASETRACK_KAFKA_BOOTSTRAP / CASETRACK_DATABASE_URL are set: casetrack uses those servers and "
             "starts nothing; unset both to run the embedded stack"
         )
-    info, started = EmbeddedStack(settings.data_dir).up()
+    info, started = EmbeddedStack(settings.data_dir, settings.embedded_broker).up()
     click.echo(("started" if started else "already running") + f": embedded stack in {settings.data_dir}")
     click.echo(f"CASETRACK_KAFKA_BOOTSTRAP={info.kafka_bootstrap}")
     click.echo(f"CASETRACK_DATABASE_URL='{info.database_url}'")
-    click.echo("note: the embedded broker keeps topics in memory only; `casetrack down` loses them.")
+    if info.broker == "kafka":
+        click.echo(
+            f"note: the embedded Apache Kafka keeps its log in {settings.data_dir / 'kafka'}; `down` keeps it."
+        )
+    else:
+        click.echo("note: the embedded broker keeps topics in memory only; `casetrack down` loses them.")
 
 
 @main.command()

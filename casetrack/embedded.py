@@ -2,7 +2,9 @@
 
 ``casetrack up`` starts both in the background under the data directory and records their addresses in
 ``stack.json``; later commands find them there, and ``casetrack down`` stops them. The broker keeps its data
-in memory only (a restart loses every topic); PostgreSQL keeps its data under ``<data_dir>/pg``.
+in memory only (a restart loses every topic); PostgreSQL keeps its data under ``<data_dir>/pg``. With
+``CASETRACK_EMBEDDED_BROKER=kafka`` the broker is Apache Kafka instead (:mod:`casetrack.apache_kafka`, needs
+Java), its log under ``<data_dir>/kafka``, so ``down`` and ``up`` keep every topic.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class StackInfo:
     database_url: str
     broker_pid: int
     pgdata: str
+    broker: str = "tansu"  # or "kafka" (Apache Kafka); absent in stack.json files of older versions
 
 
 def free_port() -> int:
@@ -180,8 +183,9 @@ def with_database(admin_url: str, database: str) -> str:
 class EmbeddedStack:
     """The broker and database under ``data_dir``, shared by separate casetrack commands."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, broker: str = "tansu") -> None:
         self.data_dir = data_dir
+        self.broker = broker
         self.state_file = data_dir / "stack.json"
         self.pgdata = data_dir / "pg"
 
@@ -203,8 +207,12 @@ class EmbeddedStack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         admin_url = start_postgres(self.pgdata)
         database_url = with_database(admin_url, DATABASE)
-        proc, bootstrap = start_broker(self.data_dir / "broker.log")
-        info = StackInfo(bootstrap, database_url, proc.pid, str(self.pgdata))
+        if self.broker == "kafka":
+            pid, bootstrap = start_apache_kafka(self.data_dir / "kafka")
+        else:
+            proc, bootstrap = start_broker(self.data_dir / "broker.log")
+            pid = proc.pid
+        info = StackInfo(bootstrap, database_url, pid, str(self.pgdata), self.broker)
         self.state_file.write_text(json.dumps(asdict(info), indent=2))
         return info, True
 
@@ -218,7 +226,8 @@ class EmbeddedStack:
         if info is not None and _alive(info.broker_pid):
             was_running = True
             os.kill(info.broker_pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
+            # Apache Kafka's controlled shutdown closes its log cleanly (a kill would make it recover the log).
+            deadline = time.monotonic() + (60 if info.broker == "kafka" else 10)
             while _alive(info.broker_pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
             if _alive(info.broker_pid):
@@ -228,3 +237,16 @@ class EmbeddedStack:
             stop_postgres(self.pgdata)
         self.state_file.unlink(missing_ok=True)
         return was_running
+
+
+def start_apache_kafka(home: Path) -> tuple[int, str]:
+    """Start (formatting on first use) one Apache Kafka node with its log under ``home``; (pid, bootstrap).
+
+    It runs detached, like the Tansu broker, and keeps its ports from one start to the next when they are free.
+    """
+    from casetrack.apache_kafka import start_cluster
+
+    cluster = start_cluster(home, 1)
+    proc = cluster.nodes[0].proc
+    assert proc is not None
+    return proc.pid, cluster.bootstrap

@@ -135,6 +135,11 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
     data_dir: Path = Field(Path(".casetrack"), description="embedded stack, reports and local state")
+    embedded_broker: Literal["tansu", "kafka"] = Field(
+        "tansu",
+        description="broker of the embedded stack: tansu (from pip, in memory) or kafka (Apache Kafka fetched "
+        "through Maven, needs Java 17; its log stays under data_dir, so `down` and `up` keep every topic)",
+    )
     topics: Topics = Topics()
     kafka_security: KafkaSecurity = KafkaSecurity()
     consumer: ConsumerTuning = ConsumerTuning()
