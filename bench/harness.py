@@ -2,8 +2,10 @@
 the generator's workload with its ground truth, running ``casetrack`` as a subprocess while watching its memory.
 
 Where ``CASETRACK_KAFKA_BOOTSTRAP`` and ``CASETRACK_DATABASE_URL`` are both set, those servers are used (each
-measurement gets a new database ``bench_<id>`` on that server and new topics); otherwise an embedded Tansu broker
-and an embedded PostgreSQL are started in a temporary folder and removed afterwards.
+measurement gets a new database ``bench_<id>`` on that server and new topics); otherwise an embedded broker and
+an embedded PostgreSQL are started in a temporary folder and removed afterwards. The embedded broker is Tansu,
+or with ``CASETRACK_BENCH_BROKER=kafka`` the pinned Apache Kafka (one KRaft node with the compose file's
+settings, :mod:`casetrack.apache_kafka`); ``bench/brokers.py`` runs the benchmarks on both in one run.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import psycopg2
 from kafka import KafkaProducer
 from pydantic import SecretStr
 
+from casetrack.apache_kafka import KafkaCluster, pinned_version, start_cluster
 from casetrack.bootstrap import ensure_topics, migrate
 from casetrack.embedded import start_broker, start_postgres, stop_postgres, with_database
 from casetrack.settings import ConsumerTuning, Settings, Topics
@@ -52,6 +55,7 @@ class Servers:
     embedded: bool
     base: Path | None = None
     broker: subprocess.Popen[bytes] | None = None
+    kafka: KafkaCluster | None = None  # the embedded Apache Kafka, when that is the broker
 
     @property
     def pgdata(self) -> Path:
@@ -66,10 +70,18 @@ class Servers:
 
     def restart_broker(self) -> None:
         """Stop the embedded broker and start a new one on the same port (Tansu loses every topic)."""
-        assert self.broker is not None and self.base is not None
+        assert self.broker is not None and self.base is not None, "only the embedded Tansu broker restarts"
         stop_process(self.broker)
         port = int(self.bootstrap.rsplit(":", 1)[1])
         self.broker, _ = start_broker(self.base / "broker.log", port)
+
+
+def bench_broker() -> str:
+    """The embedded broker of a benchmark: ``CASETRACK_BENCH_BROKER``, tansu (default) or kafka."""
+    kind = os.environ.get("CASETRACK_BENCH_BROKER", "tansu").strip().lower() or "tansu"
+    if kind not in ("tansu", "kafka"):
+        raise SystemExit(f"CASETRACK_BENCH_BROKER={kind!r}: choose tansu or kafka")
+    return kind
 
 
 @contextmanager
@@ -86,14 +98,22 @@ def servers(log: Callable[[str], None] = say) -> Iterator[Servers]:
     base = Path(tempfile.mkdtemp(prefix="casetrack-bench-"))
     base.chmod(0o755)
     admin = start_postgres(base / "pg")
-    broker, bootstrap = start_broker(base / "broker.log")
-    log(f"started an embedded broker ({bootstrap}) and PostgreSQL in {base}")
-    s = Servers(bootstrap, admin, True, base, broker)
+    kind = bench_broker()
+    if kind == "kafka":
+        cluster = start_cluster(base / "kafka", 1)
+        s = Servers(cluster.bootstrap, admin, True, base, None, cluster)
+        log(f"started Apache Kafka {pinned_version()} ({cluster.bootstrap}) and PostgreSQL in {base}")
+    else:
+        broker, bootstrap = start_broker(base / "broker.log")
+        s = Servers(bootstrap, admin, True, base, broker)
+        log(f"started an embedded Tansu broker ({bootstrap}) and PostgreSQL in {base}")
     try:
         yield s
     finally:
         if s.broker is not None:
             stop_process(s.broker)
+        if s.kafka is not None:
+            s.kafka.stop()
         stop_postgres(base / "pg")
         shutil.rmtree(base, ignore_errors=True)
 
