@@ -22,7 +22,11 @@ from casetrack.apache_kafka import pinned_version
 def _runs(args: argparse.Namespace) -> list[tuple[str, Callable[[list[str]], int], list[str]]]:
     events, seed = str(args.events), str(args.seed)
     return [
-        ("throughput", throughput.main, ["--events", events, "--seed", seed, "--naive-events", "0"]),
+        (
+            "throughput",
+            throughput.main,
+            ["--events", events, "--seed", seed, "--naive-events", "0", "--no-baselines"],
+        ),
         ("latency", latency.main, ["--rate", str(args.rate), "--seconds", str(args.seconds), "--seed", seed]),
         ("replay from Kafka", replay.main, ["--events", events, "--seed", seed, "--sources", "kafka"]),
     ]
