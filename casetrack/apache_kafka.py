@@ -312,8 +312,9 @@ def _format(libs: Path, node: Node, cluster_id: str, secure: SecureListener | No
     if (node.home / "data" / "meta.properties").exists():
         return
     scram = []
-    for name, password in secure.users.items() if secure else ():
-        scram += ["--add-scram", f"{secure.mechanism}=[name={name},password={password}]"]  # type: ignore[union-attr]
+    if secure is not None:
+        for name, password in secure.users.items():
+            scram += ["--add-scram", f"{secure.mechanism}=[name={name},password={password}]"]
     argv = _java(libs, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c",
                  str(node.home / "server.properties"), *scram)  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
