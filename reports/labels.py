@@ -18,7 +18,7 @@ APPLICANT_TYPES: Final[dict[str, tuple[str, str]]] = {
 
 OUTCOMES: Final[dict[str, str]] = {
     "disclosed": "(一)予以公开",
-    "partially_disclosed": "(二)部分公开(区分处理的,只计这一情形,不计其他情形)",
+    "partially_disclosed": "(二)部分公开(区分处理的，只计这一情形，不计其他情形)",
     "not_disclosed": "(三)不予公开",
     "unable_to_provide": "(四)无法提供",
     "not_processed": "(五)不予处理",
