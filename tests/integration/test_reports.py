@@ -86,6 +86,14 @@ def late_events() -> list[Event]:
     ]  # fmt: skip
 
 
+ANALYST_QUERY = """
+SELECT r ->> 1 AS channel, (r ->> 4)::int AS batches, (r ->> 5)::int AS people
+FROM published_reports p, jsonb_array_elements(p.content -> 'rows') r
+WHERE p.kind = 'petitions' AND p.period = '2026-Q3'
+  AND p.version = (SELECT max(version) FROM published_reports WHERE kind = 'petitions' AND period = '2026-Q3');
+"""
+
+
 def _now(url: str) -> dt.datetime:
     moment: dt.datetime = query(url, "SELECT now()")[0][0]
     return moment
@@ -141,6 +149,8 @@ def test_reports_by_hand_as_of_and_frozen(reported: tuple[Settings, dt.datetime]
         store.publish(conn, disclosure, "市政府办公室")
         with pytest.raises(store.AlreadyPublished):
             store.publish(conn, petitions, "信访局统计科")
+        # docs/analysts.md's example query over the analysts' view
+        assert query(url, ANALYST_QUERY) == [("letter", 1, 1), ("visit", 2, 8), ("total", 3, 9)]
 
         publish(settings, late_events())  # recorded after the cut, with times inside the periods
         consume(settings)
