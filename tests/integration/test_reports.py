@@ -18,7 +18,7 @@ from casetrack.settings import Settings
 from events.catalog import Event
 from events.codec import event_from_dict
 from projections.calendar import WorkCalendar
-from reports import build, formats, store
+from reports import build, facts, formats, store
 from reports.periods import parse_period
 from reports.table import Report
 from tests.factories import TZ
@@ -222,3 +222,28 @@ def test_cli_reports_publish_and_show(reported: tuple[Settings, dt.datetime]) ->
     assert bad.returncode == 2 and "2026-Q3" in bad.stderr  # the message shows the accepted forms
     listed = run_cli(settings, ["report", "list"])
     assert "disclosure-annual\t2026\tv1" in listed.stdout
+
+
+def test_a_cut_settles_before_a_writing_transaction_still_open(settings: Settings) -> None:
+    """Events are stamped with their transaction's start; a cut after an open writer's start could change
+    when it commits, so a publication's as-of moment is moved to just before it."""
+    url = settings.database_url or ""
+    writer, conn = psycopg2.connect(url), psycopg2.connect(url)
+    try:
+        with writer.cursor() as cur:
+            cur.execute("SELECT txid_current(), now()")  # an open transaction holding an xid, as a consumer's
+            row = cur.fetchone()
+            assert row is not None
+            started: dt.datetime = row[1]
+        with conn:
+            assert facts.settled_as_of(conn, None) < started
+            past = started - dt.timedelta(hours=1)
+            assert facts.settled_as_of(conn, past) == past  # an earlier cut is left alone
+        writer.rollback()
+        with conn:
+            assert facts.settled_as_of(conn, None) >= started
+            future = dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
+            assert facts.settled_as_of(conn, future) < future  # never later than now
+    finally:
+        writer.close()
+        conn.close()
