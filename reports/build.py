@@ -41,5 +41,5 @@ def service_centre_figures(
 ) -> Report:  # fmt: skip
     """Service-centre figures of the applications completed in ``period`` as recorded by ``as_of``."""
     with conn:
-        histories = facts.case_histories(conn, "service_center", as_of, period.end_at, service_centre.TYPES)
-    return service_centre.service_report(histories, period, as_of, calendar, default_legal, by_matter)
+        applications = facts.service_applications(conn, as_of, period.start_at, period.end_at)
+    return service_centre.service_report(applications, period, as_of, calendar, default_legal, by_matter)

@@ -135,6 +135,64 @@ def petition_counts(
         return [PetitionCount(row[0], row[1], row[2], *(int(v) for v in row[3:])) for row in cur]
 
 
+_SERVICE = """
+WITH apps AS (
+    SELECT r.subject, r.time AS received_at, r.data ->> 'category' AS matter,
+           (r.data ->> 'time_limit_days')::integer AS promise, (r.data ->> 'legal_limit_days')::integer AS legal
+    FROM casetrack.event_store r
+    WHERE r.aggregate = 'case' AND r.type = 'case.received' AND r.data ->> 'channel' = 'service_center'
+      AND r.stored_at <= %(as_of)s AND r.time < %(end_at)s
+), done AS (
+    SELECT DISTINCT ON (e.subject) e.subject, e.time AS resolved_at, e.data ->> 'department' AS department
+    FROM casetrack.event_store e
+    JOIN apps a ON a.subject = e.subject
+    WHERE e.aggregate = 'case' AND e.type = 'case.resolved' AND e.stored_at <= %(as_of)s AND e.time < %(end_at)s
+    ORDER BY e.subject, e.time, e.event_id
+)
+SELECT a.received_at, a.matter, a.promise, a.legal, d.resolved_at, d.department,
+       (SELECT s.data -> 'co_departments' FROM casetrack.event_store s
+        WHERE s.aggregate = 'case' AND s.subject = a.subject AND s.type = 'case.assigned'
+          AND s.stored_at <= %(as_of)s AND s.time <= d.resolved_at
+        ORDER BY s.time DESC, s.event_id DESC LIMIT 1) AS co_departments,
+       EXISTS (SELECT 1 FROM casetrack.event_store f
+               WHERE f.aggregate = 'case' AND f.subject = a.subject AND f.type = 'case.followed_up'
+                 AND f.stored_at <= %(as_of)s AND f.time < %(end_at)s
+                 AND f.data ->> 'satisfaction' <> 'unreachable') AS rated
+FROM apps a
+JOIN done d ON d.subject = a.subject
+WHERE d.resolved_at >= %(start_at)s
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceFacts:
+    """One service-centre application completed (first 办结) in the period, as recorded by the cut:
+    ``department`` resolved it (the lead), ``co_departments`` were named by the latest assignment before
+    that, ``rated`` if a follow-up reached the applicant by the period's end."""
+
+    received_at: dt.datetime
+    matter: str
+    promise: int | None
+    legal: int | None
+    resolved_at: dt.datetime
+    department: str
+    co_departments: tuple[str, ...]
+    rated: bool
+
+
+def service_applications(
+    conn: PgConnection, as_of: dt.datetime, start_at: dt.datetime, end_at: dt.datetime
+) -> list[ServiceFacts]:
+    """The service-centre applications first resolved in ``[start_at, end_at)`` as recorded by ``as_of``."""
+    params = {"as_of": as_of, "start_at": start_at, "end_at": end_at}
+    with conn.cursor() as cur:
+        cur.execute(_SERVICE, params)
+        return [
+            ServiceFacts(received, matter, promise, legal, resolved, dept, tuple(co or ()), bool(rated))
+            for received, matter, promise, legal, resolved, dept, co, rated in cur
+        ]
+
+
 _OPEN_WRITERS = """
 SELECT min(xact_start) FROM pg_stat_activity
 WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() AND datname = current_database()

@@ -20,15 +20,14 @@ counts the applications a department co-handled (``co_departments``, 并联审�
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from reports.facts import CaseEvent
+from reports.facts import ServiceFacts
 from reports.periods import BEIJING, Period
 from reports.table import Cell, Column, Report, rate
 
-TYPES: tuple[str, ...] = ("case.received", "case.assigned", "case.resolved", "case.followed_up")
 ALL = "全部"
 NO_LAW_CAP = 20
 
@@ -125,33 +124,20 @@ COLUMNS = (
 )
 
 
-def application(events: Sequence[CaseEvent], start: dt.datetime, end: dt.datetime,
-                default_legal: int, calendar: WorkingDays) -> Application | None:  # fmt: skip
-    """The application of a case whose first resolution falls in ``[start, end)``; else ``None``."""
-    received = next((e for e in events if e.type == "case.received"), None)
-    resolved = next((e for e in events if e.type == "case.resolved"), None)
-    if received is None or resolved is None or not start <= resolved.time < end:
-        return None
-    co: tuple[str, ...] = ()
-    for e in events:
-        if e.type == "case.assigned" and e.time <= resolved.time:
-            co = tuple(e.data.get("co_departments") or ())
-    d = received.data
-    legal = d.get("legal_limit_days")
-    legal = default_legal if legal is None else int(legal)
-    promise = d.get("time_limit_days")
-    promised = legal if promise is None else int(promise)
-    day0, day1 = received.time.astimezone(BEIJING).date(), resolved.time.astimezone(BEIJING).date()
-    rated = any(e.type == "case.followed_up" and e.data.get("satisfaction") != "unreachable" for e in events)
+def application(f: ServiceFacts, default_legal: int, calendar: WorkingDays) -> Application:
+    """The figures of one completed application (promise and legal limit defaulted, working days counted)."""
+    legal = default_legal if f.legal is None else f.legal
+    promised = legal if f.promise is None else f.promise
+    day0, day1 = f.received_at.astimezone(BEIJING).date(), f.resolved_at.astimezone(BEIJING).date()
     return Application(
-        department=str(resolved.data.get("department")), matter=str(d.get("category")), co_departments=co,
-        promised=promised, legal=legal, taken=max(0, calendar.working_days_between(day0, day1)),
-        same_day=day0 == day1, rated=rated,
+        department=f.department, matter=f.matter, co_departments=f.co_departments, promised=promised,
+        legal=legal, taken=max(0, calendar.working_days_between(day0, day1)), same_day=day0 == day1,
+        rated=f.rated,
     )  # fmt: skip
 
 
 def service_report(
-    histories: Mapping[str, Sequence[CaseEvent]],
+    applications: Sequence[ServiceFacts],
     period: Period,
     as_of: dt.datetime,
     calendar: WorkingDays,
@@ -161,10 +147,8 @@ def service_report(
     """The figures per (lead department, matter), then the total over everything."""
     groups: dict[tuple[str, str], _Tally] = {}
     total = _Tally()
-    for events in histories.values():
-        a = application(events, period.start_at, period.end_at, default_legal, calendar)
-        if a is None:
-            continue
+    for facts in applications:
+        a = application(facts, default_legal, calendar)
         matter = a.matter if by_matter else ALL
         groups.setdefault((a.department, matter), _Tally()).add(a)
         total.add(a)

@@ -75,6 +75,11 @@ def stream() -> list[Event]:
         received("S2", "2026-09-18", "service_center", time_limit_days=5, legal_limit_days=20),
         e("case.assigned", "S2", "2026-09-18", 11, department="市行政审批局", co_departments=["市市场监管局"]),
         e(resolved, "S2", "2026-09-22", 15, department="市行政审批局", outcome="resolved"),
+        e("case.followed_up", "S2", "2026-09-23", satisfaction="unreachable"),  # not rated
+        # completed in Q2, and not completed: neither counts in Q3
+        received("S3", "2026-06-20", "service_center", time_limit_days=5, legal_limit_days=20),
+        e(resolved, "S3", "2026-06-30", 15, department="市行政审批局", outcome="resolved"),
+        received("S4", "2026-09-30", "service_center", time_limit_days=5),
     ]  # fmt: skip
 
 
@@ -194,6 +199,13 @@ def test_co_petitioners_are_sealed_each_under_their_own_key(reported: tuple[Sett
         url, "SELECT person, erased FROM public.case_petitioners WHERE case_id = 'P1' ORDER BY person"
     )
     assert len({p for p, _ in rows}) == 3 and not any(erased for _, erased in rows)
+    # the second co-petitioner asks to be forgotten: only their copy becomes unreadable
+    forgot = run_cli(
+        settings, ["forget", "--phone", "13800000003", "--requested-by", "信访办", "--reason", "request 7"]
+    )
+    assert forgot.returncode == 0, forgot.stderr
+    rows = query(url, "SELECT erased FROM public.case_petitioners WHERE case_id = 'P1'")
+    assert sorted(erased for (erased,) in rows) == [False, False, True]
 
 
 def test_cli_reports_publish_and_show(reported: tuple[Settings, dt.datetime]) -> None:

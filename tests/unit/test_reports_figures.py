@@ -15,15 +15,15 @@ import pytest
 
 from projections.calendar import WorkCalendar
 from reports.disclosure import annual_report
-from reports.facts import CaseEvent
+from reports.facts import CaseEvent, ServiceFacts
 from reports.periods import BEIJING, PeriodError, parse_as_of, parse_period, split
 from reports.service_centre import service_report
 
 _ids = itertools.count()
 
 
-def at(day: str, hour: int = 10, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour, minute), BEIJING)
+def at(day: str, hour: int = 10) -> dt.datetime:
+    return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), BEIJING)
 
 
 def ev(type_: str, day: str, hour: int = 10, **data: Any) -> CaseEvent:
@@ -149,37 +149,31 @@ def test_disclosure_as_of_ignores_what_was_not_recorded() -> None:
 
 
 # --- service-centre figures -------------------------------------------------------------------------------
-def _service_histories() -> dict[str, list[CaseEvent]]:
-    rec, res, fu = "received", "resolved", "followed_up"
+def app(received: tuple[str, int], resolved: tuple[str, int], promise: int | None, dept: str, matter: str,
+        co: tuple[str, ...] = (), rated: bool = False, legal: int | None = 20) -> ServiceFacts:  # fmt: skip
+    return ServiceFacts(at(*received), matter, promise, legal, at(*resolved), dept, co, rated)
+
+
+def _applications() -> list[ServiceFacts]:
     licence, food, estate = "企业设立登记", "食品经营许可", "不动产登记"
-    return {
-        # 即办件 done the same day, rated: on the spot, 0 working days
-        "S1": [ev(rec, "2026-09-29", 10, category=licence, time_limit_days=0, legal_limit_days=20),
-               ev(res, "2026-09-29", 11, department="A"), ev(fu, "2026-09-29", 12, satisfaction="satisfied")],
-        # 即办件 done the next day: not on the spot; (09-29, 09-30] = 1 working day
-        "S2": [ev(rec, "2026-09-29", 16, category=licence, time_limit_days=0, legal_limit_days=20),
-               ev(res, "2026-09-30", 9, department="A")],
-        # 承诺件 5 days, Fri 09-18 → Tue 09-22: Sun 09-20 (调休), Mon 21, Tue 22 = 3 working days, early; rated;
-        # 并联审批 with B
-        "S3": [ev(rec, "2026-09-18", 10, category=food, time_limit_days=5, legal_limit_days=20),
-               ev("assigned", "2026-09-18", 11, department="A", co_departments=["B"]),
-               ev(res, "2026-09-22", 15, department="A"), ev(fu, "2026-09-23", 10, satisfaction="very_satisfied")],
-        # 承诺件 3 days, 09-29 → 10-09 across National Day: 09-30, 10-08, 10-09 = 3: on time, not early;
-        # the follow-up did not reach the applicant (not rated)
-        "S4": [ev(rec, "2026-09-29", 10, category=food, time_limit_days=3, legal_limit_days=20),
-               ev(res, "2026-10-09", 15, department="B"), ev(fu, "2026-10-10", 10, satisfaction="unreachable")],
-        # 承诺件 promising 25 days against a legal 20: a violation; Mon 10-12 → Wed 10-14 = 2 days, early
-        "S5": [ev(rec, "2026-10-12", 10, category=estate, time_limit_days=25, legal_limit_days=20),
-               ev(res, "2026-10-14", 15, department="B")],
-        # done before the period, and not done at all: neither counts
-        "S6": [ev(rec, "2026-08-28", 10, category=licence, time_limit_days=0), ev(res, "2026-08-31", 9, department="A")],
-        "S7": [ev(rec, "2026-10-20", 10, category=licence, time_limit_days=5)],
-    }  # fmt: skip
+    return [
+        # S1 即办件 done the same day, rated: on the spot, 0 working days
+        app(("2026-09-29", 10), ("2026-09-29", 11), 0, "A", licence, rated=True),
+        # S2 即办件 done the next day: not on the spot; (09-29, 09-30] = 1 working day
+        app(("2026-09-29", 16), ("2026-09-30", 9), 0, "A", licence),
+        # S3 承诺件 5 days, Fri 09-18 → Tue 09-22: Sun 09-20 (调休), Mon 21, Tue 22 = 3 working days, early;
+        # rated; 并联审批 with B
+        app(("2026-09-18", 10), ("2026-09-22", 15), 5, "A", food, co=("B",), rated=True),
+        # S4 承诺件 3 days, 09-29 → 10-09 across National Day: 09-30, 10-08, 10-09 = 3: on time, not early
+        app(("2026-09-29", 10), ("2026-10-09", 15), 3, "B", food),
+        # S5 承诺件 promising 25 days against a legal 20: a violation; Mon 10-12 → Wed 10-14 = 2 days, early
+        app(("2026-10-12", 10), ("2026-10-14", 15), 25, "B", estate),
+    ]
 
 
 def test_service_centre_figures_by_hand() -> None:
     calendar = WorkCalendar.load(None)
-    r = service_report(_service_histories(), parse_period("2026-09..2026-10"), AS_OF, calendar, 20)
+    r = service_report(_applications(), parse_period("2026-09..2026-10"), AS_OF, calendar, 20)
     keys = [c.key for c in r.columns]
     total = dict(zip(keys, r.rows[-1], strict=True))
     assert total["completed"] == 5  # S1-S5
@@ -190,7 +184,7 @@ def test_service_centre_figures_by_hand() -> None:
     assert (total["sum_promised"], total["sum_legal"], total["sum_taken"]) == (33, 100, 9)
     assert (total["promise_speedup"], total["actual_speedup"]) == (0.67, 0.91)
     assert total["avg_days_promised"] == 2.67  # (3 + 3 + 2) / 3, 承诺件 only
-    assert (total["rated"], total["rating_rate"]) == (2, 0.4)  # S1, S3 (S4 unreachable)
+    assert (total["rated"], total["rating_rate"]) == (2, 0.4)  # S1, S3
     assert (total["promise_violations"], total["parallel"], total["co_handled"]) == (1, 1, 1)
     by = {(row[0], row[1]): dict(zip(keys, row, strict=True)) for row in r.rows[:-1]}
     # B co-handled S3 (食品经营许可) and led S4 in the same matter: the co-handling enters no rate
