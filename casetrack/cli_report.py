@@ -160,9 +160,11 @@ def petition_statistics(
 @click.option("--period", "period_text", required=True, help="2026, 2026-Q3, 2026-07, 2026-W14 or FROM..TO.")
 @click.option("--by", type=click.Choice(["department", "department,matter"]), default="department,matter",
               show_default=True, help="Rows per lead department, or per department and matter.")  # fmt: skip
+@click.option("--split", type=click.Choice(["none", "week", "month", "quarter"]), default="none",
+              show_default=True, help="One row group per sub-period (by the day of completion).")  # fmt: skip
 @_common
 @click.pass_context
-def service_centre(ctx: click.Context, /, period_text: str, by: str, **kw: Any) -> None:
+def service_centre(ctx: click.Context, /, period_text: str, by: str, split: str, **kw: Any) -> None:
     """政务服务中心: 现场办结率, 承诺件提前办结率, speed-ups, 测评率, mean days of 承诺件."""
     period = _period(period_text)
     settings = _settings(ctx)
@@ -170,7 +172,7 @@ def service_centre(ctx: click.Context, /, period_text: str, by: str, **kw: Any) 
     legal = bootstrap.build_policy(settings).rule("service_center").limit
 
     def make(conn: Any, moment: dt.datetime) -> Report:
-        return build.service_centre_figures(conn, period, moment, calendar, legal, by != "department")
+        return build.service_centre_figures(conn, period, moment, calendar, legal, by != "department", split)
 
     _run(ctx, make, **kw)
 

@@ -37,9 +37,11 @@ def petition_statistics(
 
 def service_centre_figures(
     conn: PgConnection, period: Period, as_of: dt.datetime, calendar: WorkingDays, default_legal: int,
-    by_matter: bool = True,
+    by_matter: bool = True, split: str = "none",
 ) -> Report:  # fmt: skip
     """Service-centre figures of the applications completed in ``period`` as recorded by ``as_of``."""
     with conn:
         applications = facts.service_applications(conn, as_of, period.start_at, period.end_at)
-    return service_centre.service_report(applications, period, as_of, calendar, default_legal, by_matter)
+    return service_centre.service_report(
+        applications, period, as_of, calendar, default_legal, by_matter, split
+    )

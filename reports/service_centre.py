@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from reports import periods
 from reports.facts import ServiceFacts
 from reports.periods import BEIJING, Period
 from reports.table import Cell, Column, Report, rate
@@ -99,6 +100,7 @@ class _Tally:
 
 
 COLUMNS = (
+    Column("bucket", "统计期", "sub-period"),
     Column("department", "部门(主办)", "department (lead)"),
     Column("matter", "事项", "matter"),
     Column("completed", "办结件数", "completed"),
@@ -143,20 +145,25 @@ def service_report(
     calendar: WorkingDays,
     default_legal: int,
     by_matter: bool = True,
+    split: str = "none",
 ) -> Report:
-    """The figures per (lead department, matter), then the total over everything."""
-    groups: dict[tuple[str, str], _Tally] = {}
+    """The figures per (sub-period, lead department, matter), then the total over everything. ``split``
+    (none, week, month, quarter) cuts the period by the day each application was completed."""
+    parts = [] if split == "none" else periods.split(period, split)
+    groups: dict[tuple[str, str, str], _Tally] = {}
     total = _Tally()
     for facts in applications:
         a = application(facts, default_legal, calendar)
         matter = a.matter if by_matter else ALL
-        groups.setdefault((a.department, matter), _Tally()).add(a)
+        day = facts.resolved_at.astimezone(BEIJING).date()
+        bucket = next((p.label for p in parts if p.start <= day <= p.end), "")
+        groups.setdefault((bucket, a.department, matter), _Tally()).add(a)
         total.add(a)
         for co in a.co_departments:
-            groups.setdefault((co, matter), _Tally()).co_handled += 1
+            groups.setdefault((bucket, co, matter), _Tally()).co_handled += 1
             total.co_handled += 1
-    rows = [(dept, matter, *groups[(dept, matter)].row()) for dept, matter in sorted(groups)]
-    rows.append(("合计", ALL, *total.row()))
+    rows = [(*key, *groups[key].row()) for key in sorted(groups)]
+    rows.append(("合计", "合计", ALL, *total.row()))
     return Report(
         kind="service-centre",
         title="政务服务中心办件情况",
@@ -169,6 +176,7 @@ def service_report(
         params={
             "by": "department,matter" if by_matter else "department",
             "default_legal": str(default_legal),
+            "split": split,
         },
         notes=(
             "Rates count the lead department (主办); 协办件 only counts co-handling (并联审批).",

@@ -186,7 +186,15 @@ def test_service_centre_figures_by_hand() -> None:
     assert total["avg_days_promised"] == 2.67  # (3 + 3 + 2) / 3, 承诺件 only
     assert (total["rated"], total["rating_rate"]) == (2, 0.4)  # S1, S3
     assert (total["promise_violations"], total["parallel"], total["co_handled"]) == (1, 1, 1)
-    by = {(row[0], row[1]): dict(zip(keys, row, strict=True)) for row in r.rows[:-1]}
+    by = {(row[1], row[2]): dict(zip(keys, row, strict=True)) for row in r.rows[:-1]}
     # B co-handled S3 (食品经营许可) and led S4 in the same matter: the co-handling enters no rate
     assert by[("B", "食品经营许可")]["completed"] == 1 and by[("B", "食品经营许可")]["co_handled"] == 1
     assert by[("A", "食品经营许可")]["parallel"] == 1
+
+
+def test_service_centre_split_by_month() -> None:
+    calendar = WorkCalendar.load(None)
+    r = service_report(_applications(), parse_period("2026-09..2026-10"), AS_OF, calendar, 20, False, "month")
+    completed = {(row[0], row[1]): row[3] for row in r.rows}
+    # September: S1, S2, S3 by A; October: S4, S5 by B (S4 done 10-09)
+    assert completed == {("2026-09", "A"): 3, ("2026-09", "B"): 0, ("2026-10", "B"): 2, ("合计", "合计"): 5}
