@@ -211,9 +211,9 @@ def listing(ctx: click.Context) -> None:
         rows = store.listing(conn)
     finally:
         conn.close()
-    for rid, kind, period, version, as_of, at, by, digest in rows:
+    for rid, kind, period, version, as_of, at, by, digest, params in rows:
         click.echo(f"{rid}\t{kind}\t{period}\tv{version}\tas of {as_of.astimezone(BEIJING).isoformat()}\t"
-                   f"published {at.astimezone(BEIJING):%Y-%m-%d %H:%M} by {by}\t{digest[:12]}")  # fmt: skip
+                   f"published {at.astimezone(BEIJING):%Y-%m-%d %H:%M} by {by}\t{digest[:12]}\t{params}")  # fmt: skip
 
 
 COMMANDS = [report]

@@ -72,7 +72,8 @@ def publish(conn: PgConnection, report: Report, published_by: str, new_version: 
 
 
 def read(conn: PgConnection, kind: str, period: str, version: int | None = None) -> Published:
-    """The frozen report (latest version unless one is given), exactly as published; its checksum is verified."""
+    """The frozen report (latest version unless one is given), exactly as published; its checksum is verified.
+    Where the period was published with different options, the most recent publication of that version."""
     with conn, conn.cursor() as cur:
         cur.execute(
             "SELECT report_id, version, sha256, published_at, published_by, content_text"
@@ -91,11 +92,11 @@ def read(conn: PgConnection, kind: str, period: str, version: int | None = None)
     return Published(int(report_id), int(ver), digest, at, by, Report.from_json(json.loads(text)))
 
 
-def listing(conn: PgConnection) -> list[tuple[int, str, str, int, dt.datetime, dt.datetime, str, str]]:
-    """(id, kind, period, version, as_of, published_at, published_by, sha256) of every frozen report."""
+def listing(conn: PgConnection) -> list[tuple[int, str, str, int, dt.datetime, dt.datetime, str, str, str]]:
+    """(id, kind, period, version, as_of, published_at, published_by, sha256, params) of every frozen report."""
     with conn, conn.cursor() as cur:
         cur.execute(
-            "SELECT report_id, kind, period, version, as_of, published_at, published_by, sha256"
-            " FROM casetrack.published_reports ORDER BY kind, period, version"
+            "SELECT report_id, kind, period, version, as_of, published_at, published_by, sha256, params::text"
+            " FROM casetrack.published_reports ORDER BY kind, period, report_id"
         )
         return list(cur.fetchall())
