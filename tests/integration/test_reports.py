@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+from collections.abc import Callable
 from typing import Any
 
 import psycopg2
@@ -24,6 +25,7 @@ from reports.table import Report
 from tests.factories import TZ
 from tests.integration.helpers import consume, publish, query
 from tests.integration.ops_support import run_cli
+from tests.property.test_security import login_in  # noqa: F401 - the fixture
 
 _ids = itertools.count()
 
@@ -259,3 +261,20 @@ def test_a_cut_settles_before_a_writing_transaction_still_open(settings: Setting
     finally:
         writer.close()
         conn.close()
+
+
+def test_a_reporter_login_computes_and_publishes(
+    reported: tuple[Settings, dt.datetime],
+    login_in: Callable[[str], str],  # noqa: F811 - the fixture imported above
+) -> None:
+    """The role ``casetrack_reporter`` is enough to run every report and to publish one."""
+    settings, _ = reported
+    reporter = settings.model_copy(update={"database_url": login_in("casetrack_reporter")})
+    for kind in ("service-centre", "disclosure-annual"):
+        run = run_cli(reporter, ["report", kind, "--period", "2026", "--format", "json"])
+        assert run.returncode == 0, run.stderr
+    run = run_cli(
+        reporter, ["report", "petitions", "--period", "2026-Q3", "--publish", "--published-by", "统计科"]
+    )
+    assert run.returncode == 0, run.stderr
+    assert run_cli(reporter, ["report", "show", "petitions", "--period", "2026-Q3"]).returncode == 0

@@ -89,6 +89,7 @@ EXCEPTION WHEN insufficient_privilege THEN
 END
 $$;
 GRANT USAGE ON SCHEMA casetrack TO casetrack_reporter;
+GRANT SELECT ON public.alembic_version TO casetrack_reporter;  -- the CLI checks the schema revision first
 GRANT SELECT ON casetrack.event_store TO casetrack_reporter;
 GRANT SELECT, INSERT ON casetrack.published_reports TO casetrack_reporter;
 GRANT SELECT ON public.published_reports TO casetrack_analyst, casetrack_officer, casetrack_reporter;
@@ -159,6 +160,8 @@ $$;
 """
 
 DOWNGRADE = """
+REVOKE ALL ON public.alembic_version, casetrack.event_store FROM casetrack_reporter;
+REVOKE USAGE ON SCHEMA casetrack FROM casetrack_reporter;
 DROP VIEW IF EXISTS public.published_reports;
 DROP TABLE IF EXISTS casetrack.published_reports;
 DROP FUNCTION IF EXISTS casetrack.refuse_report_change();
