@@ -201,6 +201,9 @@ def test_co_petitioners_are_sealed_each_under_their_own_key(reported: tuple[Sett
         url, "SELECT person, erased FROM public.case_petitioners WHERE case_id = 'P1' ORDER BY person"
     )
     assert len({p for p, _ in rows}) == 3 and not any(erased for _, erased in rows)
+    looked = run_cli(settings, ["officer-lookup", "P1"])  # a case officer opens all three
+    assert looked.returncode == 0, looked.stderr
+    assert all(f"name: 申请人{n}" in looked.stdout for n in (1, 2, 3))
     # the second co-petitioner asks to be forgotten: only their copy becomes unreadable
     forgot = run_cli(
         settings, ["forget", "--phone", "13800000003", "--requested-by", "信访办", "--reason", "request 7"]
@@ -208,6 +211,8 @@ def test_co_petitioners_are_sealed_each_under_their_own_key(reported: tuple[Sett
     assert forgot.returncode == 0, forgot.stderr
     rows = query(url, "SELECT erased FROM public.case_petitioners WHERE case_id = 'P1'")
     assert sorted(erased for (erased,) in rows) == [False, False, True]
+    looked = run_cli(settings, ["officer-lookup", "P1"])
+    assert "申请人3" not in looked.stdout and looked.stdout.count("(erased: this person was forgotten)") == 1
 
 
 def test_cli_reports_publish_and_show(reported: tuple[Settings, dt.datetime]) -> None:
