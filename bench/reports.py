@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed, start=dt.date(2026, 1, 1), days=args.days, cases_per_day=args.cases_per_day,
         duplicate_fraction=0.0, malformed_fraction=0.0,
     )  # fmt: skip
-    calendar, legal = WorkCalendar.load(), default_policy().rule("service_center").limit
+    calendar, legal = WorkCalendar.load(), build.default_legal_limit(default_policy())
     with h.servers() as s:
         url = s.fresh_database("reports")
         t0 = time.perf_counter()

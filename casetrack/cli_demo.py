@@ -22,6 +22,7 @@ from casetrack.bootstrap import build_calendar, build_policy
 from casetrack.demo import DEFAULT_CASES_PER_DAY, DEFAULT_SEED, DEMO_DATABASE
 from casetrack.errors import EXIT_INTERRUPTED
 from casetrack.settings import Settings
+from reports.build import default_legal_limit
 
 COMMANDS: list[click.Command] = []
 
@@ -210,7 +211,7 @@ def _run(
                 figs = figures.load(conn)
                 office = report.office_reports(  # casetrack report's figures over the demo's days
                     conn, config.start, now.astimezone(d.SHANGHAI).date(), build_calendar(target.settings),
-                    build_policy(target.settings).rule("service_center").limit,
+                    default_legal_limit(build_policy(target.settings)),
                 )  # fmt: skip
             finally:
                 conn.close()

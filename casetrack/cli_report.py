@@ -169,7 +169,7 @@ def service_centre(ctx: click.Context, /, period_text: str, by: str, split: str,
     period = _period(period_text)
     settings = _settings(ctx)
     calendar = bootstrap.build_calendar(settings)
-    legal = bootstrap.build_policy(settings).rule("service_center").limit
+    legal = build.default_legal_limit(bootstrap.build_policy(settings))
 
     def make(conn: Any, moment: dt.datetime) -> Report:
         return build.service_centre_figures(conn, period, moment, calendar, legal, by != "department", split)

@@ -138,8 +138,7 @@ class CaseReceived(Data):
     """A new case. The optional fields after ``petitioner`` came with the reports (issue 19); producers
     that do not send them keep working: ``applicant_type`` (disclosure requests), ``headcount`` (人数 of a
     petition, 5 or more = 集体访), ``skip_level`` (越级访), ``co_petitioners`` (further petitioners, sealed
-    like the first), ``legal_limit_days`` (法定时限 of a service-centre matter, beside the promised
-    ``time_limit_days``)."""
+    like the first)."""
 
     channel: Channel
     category: Name
@@ -154,7 +153,6 @@ class CaseReceived(Data):
     headcount: Annotated[int, Field(ge=1, le=100_000)] | None = None
     skip_level: bool | None = None
     co_petitioners: Annotated[list[AnyPetitioner], Field(max_length=100)] | None = None
-    legal_limit_days: Annotated[int, Field(ge=0, le=3650)] | None = None
 
 
 class CaseAccepted(Data):

@@ -8,12 +8,20 @@ import datetime as dt
 from psycopg2.extensions import connection as PgConnection
 
 from events.data import PETITION_CHANNELS
+from projections.policy import DEFAULT_LEGAL_LIMIT, DeadlinePolicy
 from reports import disclosure, facts, petitions, service_centre
 from reports.periods import Period
 from reports.service_centre import WorkingDays
 from reports.table import Report
 
 KINDS = ("disclosure-annual", "petitions", "service-centre")
+
+
+def default_legal_limit(policy: DeadlinePolicy) -> int:
+    """The legal limit of a service-centre matter whose ``case.received`` names none: the policy's
+    ``legal_limit`` for ``service_center``, else 20 working days (as the case fold's promise check)."""
+    legal = policy.rule("service_center").legal_limit
+    return DEFAULT_LEGAL_LIMIT if legal is None else int(legal)
 
 
 def disclosure_annual(conn: PgConnection, period: Period, as_of: dt.datetime) -> Report:

@@ -138,7 +138,7 @@ def petition_counts(
 _SERVICE = """
 WITH apps AS (
     SELECT r.subject, r.time AS received_at, r.data ->> 'category' AS matter,
-           (r.data ->> 'time_limit_days')::integer AS promise, (r.data ->> 'legal_limit_days')::integer AS legal
+           (r.data ->> 'time_limit_days')::integer AS promise, (r.data ->> 'legal_time_limit_days')::integer AS legal
     FROM casetrack.event_store r
     WHERE r.aggregate = 'case' AND r.type = 'case.received' AND r.data ->> 'channel' = 'service_center'
       AND r.stored_at <= %(as_of)s AND r.time < %(end_at)s

@@ -3,7 +3,7 @@
 Over the applications completed (first 办结) in the period; a 即办件 has a promise of 0 working days, a 承诺件
 more (no ``time_limit_days``: the policy's limit is the promise). Working days taken = working days in
 (received day, resolved day] on the official calendar (suspensions are not subtracted). The legal limit is
-``legal_limit_days`` from ``case.received``, else the policy's limit for ``service_center`` (read through
+``legal_time_limit_days`` from ``case.received``, else the policy's limit for ``service_center`` (read through
 :mod:`projections.policy`). Formulas (docs/analysts.md, 'Reports'; domain: 'Service-centre figures'):
 
 * 现场办结率 = 即办件 done on the day received ÷ 即办件 completed

@@ -74,7 +74,7 @@ def received_fields(channel: str, case_id: str, category: str, has_petitioner: b
     if channel == "disclosure_request":
         out["applicant_type"] = _weighted(rng, _APPLICANTS)
     elif channel == "service_center" and category in _LEGAL:
-        out["legal_limit_days"] = _LEGAL[category]
+        out["legal_time_limit_days"] = _LEGAL[category]
     elif channel in ("visit", "letter", "online_petition"):
         if channel == "visit" and rng.random() < 0.08:  # 集体访: a group of 5 to 40
             out["headcount"] = 5 + int(rng.random() ** 2 * 36)

@@ -71,15 +71,15 @@ def stream() -> list[Event]:
         received("P3", "2026-09-07", "visit", petitioner=person(5), co_petitioners=[person(6)]),
         received("P4", "2026-10-02", "online_petition"),
         # service centre, Q3 2026
-        received("S1", "2026-09-29", "service_center", time_limit_days=0, legal_limit_days=20),
+        received("S1", "2026-09-29", "service_center", time_limit_days=0, legal_time_limit_days=20),
         e(resolved, "S1", "2026-09-29", 11, department="市行政审批局", outcome="resolved"),
         e("case.followed_up", "S1", "2026-09-29", 12, satisfaction="satisfied"),
-        received("S2", "2026-09-18", "service_center", time_limit_days=5, legal_limit_days=20),
+        received("S2", "2026-09-18", "service_center", time_limit_days=5, legal_time_limit_days=20),
         e("case.assigned", "S2", "2026-09-18", 11, department="市行政审批局", co_departments=["市市场监管局"]),
         e(resolved, "S2", "2026-09-22", 15, department="市行政审批局", outcome="resolved"),
         e("case.followed_up", "S2", "2026-09-23", satisfaction="unreachable"),  # not rated
         # completed in Q2, and not completed: neither counts in Q3
-        received("S3", "2026-06-20", "service_center", time_limit_days=5, legal_limit_days=20),
+        received("S3", "2026-06-20", "service_center", time_limit_days=5, legal_time_limit_days=20),
         e(resolved, "S3", "2026-06-30", 15, department="市行政审批局", outcome="resolved"),
         received("S4", "2026-09-30", "service_center", time_limit_days=5),
     ]  # fmt: skip

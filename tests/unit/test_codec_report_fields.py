@@ -39,9 +39,9 @@ def test_new_fields_decode() -> None:
     assert dr.applicant_type == "legal_service_org"
     sc = decode(
         "case.received",
-        {**RECEIVED, "channel": "service_center", "time_limit_days": 3, "legal_limit_days": 20},
+        {**RECEIVED, "channel": "service_center", "time_limit_days": 3, "legal_time_limit_days": 20},
     )
-    assert (sc.time_limit_days, sc.legal_limit_days) == (3, 20)
+    assert (sc.time_limit_days, sc.legal_time_limit_days) == (3, 20)
     a = decode(
         "case.assigned", {"department": "市行政审批局", "co_departments": ["市市场监管局", "市消防救援支队"]}
     )
@@ -71,7 +71,7 @@ def test_new_fields_decode() -> None:
         ("case.resolved", {**RESOLVED, "disclosure": {"outcome": "published"}}),
         ("case.received", {**RECEIVED, "applicant_type": "company"}),
         ("case.received", {**RECEIVED, "headcount": 0}),
-        ("case.received", {**RECEIVED, "legal_limit_days": -1}),
+        ("case.received", {**RECEIVED, "legal_time_limit_days": -1}),
         ("case.received", {**RECEIVED, "co_petitioners": [{"name": "王芳", "email": "x@y"}]}),
         ("case.assigned", {"department": "A", "co_departments": ["A"]}),  # the lead is not a co-department
         ("case.assigned", {"department": "A", "co_departments": ["B", "B"]}),

@@ -25,8 +25,11 @@ def test_every_report_field_is_generated() -> None:
                 assert p.applicant_type is not None
                 seen[f"applicant:{p.applicant_type}"] += 1
             if p.channel == "service_center":
-                assert p.legal_limit_days is not None and (p.time_limit_days or 0) <= p.legal_limit_days
-                seen["legal_limit_days"] += 1
+                assert (
+                    p.legal_time_limit_days is not None
+                    and (p.time_limit_days or 0) <= p.legal_time_limit_days
+                )
+                seen["legal_time_limit_days"] += 1
             seen["headcount>=5"] += (p.headcount or 0) >= 5
             seen["skip_level"] += bool(p.skip_level)
             seen["co_petitioners"] += bool(p.co_petitioners)
@@ -36,7 +39,7 @@ def test_every_report_field_is_generated() -> None:
         elif isinstance(p, d.CaseResolved) and channel.get(e.subject) == "disclosure_request":
             assert p.disclosure is not None
             seen[f"disclosure:{p.disclosure.outcome}"] += 1
-    for key in ("applicant:natural_person", "applicant:commercial_enterprise", "legal_limit_days",
+    for key in ("applicant:natural_person", "applicant:commercial_enterprise", "legal_time_limit_days",
                 "headcount>=5", "skip_level", "co_petitioners", "co_departments", "disclosure:disclosed",
                 "disclosure:not_disclosed", "disclosure:unable_to_provide"):  # fmt: skip
         assert seen[key] > 0, key
