@@ -300,10 +300,10 @@ def _json(obj: Any) -> str:
 
 def _register() -> None:
     # Verbs that live with their feature: operations (serve, lag, replay, dlq), the demo, personal data.
-    from casetrack import cli_demo
+    from casetrack import cli_demo, cli_report
     from ops import cli_ops, cli_privacy
 
-    for module in (cli_ops, cli_demo, cli_privacy):
+    for module in (cli_ops, cli_demo, cli_privacy, cli_report):
         for command in module.COMMANDS:
             main.add_command(command)
 

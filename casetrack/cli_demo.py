@@ -18,10 +18,11 @@ import psycopg2
 from kafka.errors import KafkaError
 
 from casetrack import demo as d
-from casetrack.bootstrap import build_calendar
+from casetrack.bootstrap import build_calendar, build_policy
 from casetrack.demo import DEFAULT_CASES_PER_DAY, DEFAULT_SEED, DEMO_DATABASE
 from casetrack.errors import EXIT_INTERRUPTED
 from casetrack.settings import Settings
+from reports.build import default_legal_limit
 
 COMMANDS: list[click.Command] = []
 
@@ -208,6 +209,10 @@ def _run(
             conn = psycopg2.connect(target.endpoints.database_url, application_name="casetrack-demo")
             try:
                 figs = figures.load(conn)
+                office = report.office_reports(  # casetrack report's figures over the demo's days
+                    conn, config.start, now.astimezone(d.SHANGHAI).date(), build_calendar(target.settings),
+                    default_legal_limit(build_policy(target.settings)),
+                )  # fmt: skip
             finally:
                 conn.close()
         demo_tables.print_figures(console, figs, pub.stats)
@@ -225,7 +230,7 @@ def _run(
             timings=timings,
         )
         with console.status("Writing the HTML report..."):
-            written = report.write(path, figs, meta, build_calendar(target.settings))
+            written = report.write(path, figs, meta, build_calendar(target.settings), office)
         timings["figures and report"] = time.monotonic() - step
         elapsed = time.monotonic() - t0
         console.rule("[bold]Where to look next · 下一步")

@@ -15,10 +15,16 @@ from pathlib import Path
 from string import Template
 from typing import Protocol
 
+from psycopg2.extensions import connection as PgConnection
+
 from casetrack import report_charts as charts
 from casetrack.demo_tables import channel_label, department_label, num, pct
 from casetrack.figures import CHANNELS, ESCALATION, RECTIFICATION_SOURCES, Figures, RateRow
 from producers.generator import GenerationStats
+from reports import build, facts, formats
+from reports.periods import Period
+from reports.service_centre import WorkingDays
+from reports.table import Report
 
 TEMPLATE = Path(__file__).with_name("report_template.html")
 RANKED_DEPARTMENTS = 20  # departments in the ranking chart and the heat map
@@ -297,8 +303,41 @@ def accounting_table(f: Figures, published: GenerationStats | None) -> str:
     )
 
 
-def render(f: Figures, meta: ReportMeta, calendar: Calendar) -> str:
-    """The report as one HTML string."""
+def office_reports(
+    conn: PgConnection, start: dt.date, end: dt.date, calendar: WorkingDays, default_legal: int
+) -> list[Report]:
+    """The office reports of ``casetrack report`` over the days ``start`` .. ``end``, as of now."""
+    period = Period(f"{start}..{end}", "custom", start, end)
+    with conn:
+        as_of = facts.settled_as_of(conn, None)
+    return [
+        build.service_centre_figures(conn, period, as_of, calendar, default_legal, by_matter=False),
+        build.petition_statistics(conn, period, as_of, "none"),
+        build.disclosure_annual(conn, period, as_of),
+    ]
+
+
+_OFFICE_TITLES = {
+    "service-centre": ("政务服务中心办件情况", "Service-centre figures (casetrack report service-centre)"),
+    "petitions": ("信访批次与人次", "Petition statistics (casetrack report petitions)"),
+    "disclosure-annual": (
+        "政府信息公开申请情况",
+        "Disclosure requests in the annual report's format (casetrack report disclosure-annual)",
+    ),
+}
+
+
+def office_sections(office: Sequence[Report]) -> str:
+    """One card per office report (the same table as ``casetrack report ... --format html``)."""
+    cards = []
+    for r in office:
+        zh, en = _OFFICE_TITLES.get(r.kind, (r.title, r.kind))
+        cards.append(card(zh, en, formats.html_table(r)))
+    return "\n".join(cards)
+
+
+def render(f: Figures, meta: ReportMeta, calendar: Calendar, office: Sequence[Report] = ()) -> str:
+    """The report as one HTML string; ``office`` adds the office reports (:func:`office_reports`)."""
     body = "\n".join([
         kpis(f),
         trend_section(f, calendar),
@@ -309,6 +348,7 @@ def render(f: Figures, meta: ReportMeta, calendar: Calendar) -> str:
         supervision_table(f),
         petition_table(f),
         rectification_table(f),
+        office_sections(office),
         accounting_table(f, meta.published),
     ])  # fmt: skip
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in meta.timings.items())
@@ -332,9 +372,11 @@ def render(f: Figures, meta: ReportMeta, calendar: Calendar) -> str:
     )
 
 
-def write(path: Path, f: Figures, meta: ReportMeta, calendar: Calendar) -> Path:
+def write(
+    path: Path, f: Figures, meta: ReportMeta, calendar: Calendar, office: Sequence[Report] = ()
+) -> Path:
     """Write the report to ``path`` (folders created); returns its absolute path."""
     path = path.expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(f, meta, calendar), encoding="utf-8")
+    path.write_text(render(f, meta, calendar, office), encoding="utf-8")
     return path

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 # Plausible calendar dates (deadlines): a year 9999 date is a producer bug and would overflow date arithmetic.
@@ -37,6 +37,45 @@ Satisfaction = Literal[
     "very_satisfied", "satisfied", "basically_satisfied", "dissatisfied", "very_dissatisfied", "unreachable"
 ]
 ReviewLevel = Literal["review", "re_review"]
+
+# 依申请公开 (docs/analysts.md, 'Reports'): the applicant types and outcome categories of the national annual
+# report's table (国办公开办函〔2021〕30号). Wire values in English, the form's Chinese labels in
+# :mod:`reports.labels`.
+ApplicantType = Literal[
+    "natural_person",  # 自然人
+    "commercial_enterprise",  # 法人或其他组织: 商业企业
+    "research_institution",  # 科研机构
+    "social_welfare_org",  # 社会公益组织
+    "legal_service_org",  # 法律服务机构
+    "other_org",  # 其他
+]
+DisclosureOutcome = Literal[
+    "disclosed",  # (一) 予以公开
+    "partially_disclosed",  # (二) 部分公开
+    "not_disclosed",  # (三) 不予公开
+    "unable_to_provide",  # (四) 无法提供
+    "not_processed",  # (五) 不予处理
+    "other",  # (六) 其他处理
+]
+#: outcome -> the reasons its row of the form splits into, in the form's order (1, 2, ...)
+DISCLOSURE_REASONS: dict[str, tuple[str, ...]] = {
+    "not_disclosed": (
+        "state_secret", "prohibited_by_law", "security_stability", "third_party_rights",
+        "internal_affairs", "process_information", "enforcement_file", "administrative_query",
+    ),
+    "unable_to_provide": ("not_held", "needs_creation", "unclear_after_correction"),
+    "not_processed": (
+        "petition_complaint", "repeated", "publication", "mass_repeated", "confirm_or_reissue",
+    ),
+    "other": ("no_correction", "fee_unpaid", "other"),
+}  # fmt: skip
+DisclosureReason = Literal[
+    "state_secret", "prohibited_by_law", "security_stability", "third_party_rights", "internal_affairs",
+    "process_information", "enforcement_file", "administrative_query",
+    "not_held", "needs_creation", "unclear_after_correction",
+    "petition_complaint", "repeated", "publication", "mass_repeated", "confirm_or_reissue",
+    "no_correction", "fee_unpaid", "other",
+]  # fmt: skip
 
 
 class Data(BaseModel):
@@ -73,8 +112,34 @@ class ErasedPetitioner(Data):
     v: Literal[1] = 1
 
 
+AnyPetitioner = Petitioner | SealedPetitioner | ErasedPetitioner
+
+
+class DisclosureResult(Data):
+    """How a disclosure request (依申请公开) was answered, in the national report's categories. ``reason`` is
+    required for 不予公开 / 无法提供 / 不予处理 / 其他处理 and must be one of that outcome's reasons; it is
+    not given for 予以公开 / 部分公开."""
+
+    outcome: DisclosureOutcome
+    reason: DisclosureReason | None = None
+
+    @model_validator(mode="after")
+    def _reason_fits(self) -> DisclosureResult:
+        allowed = DISCLOSURE_REASONS.get(self.outcome)
+        if allowed is None and self.reason is not None:
+            raise ValueError(f"outcome {self.outcome!r} takes no reason")
+        if allowed is not None and self.reason not in allowed:
+            raise ValueError(f"outcome {self.outcome!r} needs a reason, one of {', '.join(allowed)}")
+        return self
+
+
 # --- case events -------------------------------------------------------------------------------------
 class CaseReceived(Data):
+    """A new case. The optional fields after ``petitioner`` came with the reports (issue 19); producers
+    that do not send them keep working: ``applicant_type`` (disclosure requests), ``headcount`` (人数 of a
+    petition, 5 or more = 集体访), ``skip_level`` (越级访), ``co_petitioners`` (further petitioners, sealed
+    like the first)."""
+
     channel: Channel
     category: Name
     summary: Text
@@ -83,7 +148,11 @@ class CaseReceived(Data):
     time_limit_days: Annotated[int, Field(ge=0, le=3650)] | None = None
     # the statutory limit (working days) beside a 承诺件 promise; unset: the policy's legal_limit (docs/deadlines.md)
     legal_time_limit_days: Annotated[int, Field(ge=0, le=3650)] | None = None
-    petitioner: Petitioner | SealedPetitioner | ErasedPetitioner | None = None
+    petitioner: AnyPetitioner | None = None
+    applicant_type: ApplicantType | None = None
+    headcount: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    skip_level: bool | None = None
+    co_petitioners: Annotated[list[AnyPetitioner], Field(max_length=100)] | None = None
 
 
 class CaseAccepted(Data):
@@ -95,8 +164,19 @@ class CaseRejected(Data):
 
 
 class CaseAssigned(Data):
+    """``department`` is the lead (主办); ``co_departments`` the co-handlers (协办), or the other departments
+    of a 并联审批 service-centre application. Optional: older producers send none."""
+
     department: Name
     note: Text | None = None
+    co_departments: Annotated[list[Name], Field(max_length=100)] | None = None
+
+    @model_validator(mode="after")
+    def _distinct(self) -> CaseAssigned:
+        co = self.co_departments or []
+        if self.department in co or len(set(co)) != len(co):
+            raise ValueError("co_departments must be distinct and must not repeat the lead department")
+        return self
 
 
 class CaseReturned(Data):
@@ -127,9 +207,12 @@ class CaseResumed(Data):
 
 
 class CaseResolved(Data):
+    """``disclosure`` (optional) classifies the answer to a disclosure request for the annual report."""
+
     department: Name
     outcome: Outcome
     reply_summary: Text | None = None
+    disclosure: DisclosureResult | None = None
 
 
 class CaseFollowedUp(Data):

@@ -17,6 +17,7 @@ from producers.workload.base import Life, cumulative
 from producers.workload.clock import DAY
 from producers.workload.envelope import dumps
 from producers.workload.people import ALL_DEPARTMENTS, HOTLINES, PETITION, People
+from producers.workload.report_fields import co_departments, disclosure_result, received_fields
 from producers.workload.texts import with_personal_data
 
 _HOTLINE_CENTRE: Final = "市12345政务服务便民热线"
@@ -34,6 +35,25 @@ _UNIT_NAMES: Final = {"wd": "working_days", "cal": "calendar_days", "months": "m
 _DISSATISFIED: Final = frozenset({"dissatisfied", "very_dissatisfied"})
 _SATISFACTION_CUM: Final = (cumulative(W.SATISFACTION_HOTLINE), cumulative(W.SATISFACTION_SERVICE))
 _OUTCOME_CUM: Final = {k: cumulative(v) for k, v in W.OUTCOME_WEIGHTS.items()}
+
+
+def _assigned(ch: str, t0: int, dept: str, note: bool) -> dict[str, Any]:
+    """A ``case.assigned`` payload; a 并联审批 service-centre application names its co-departments."""
+    data: dict[str, Any] = (
+        {"department": dept, "note": "请按时限办理并答复"} if note else {"department": dept}
+    )
+    parallel = co_departments(ch, f"{t0}/{dept}", dept)
+    if parallel:
+        data["co_departments"] = parallel
+    return data
+
+
+def _resolution(ch: str, t0: int, t: int, dept: str, outcome: str, reply: str) -> dict[str, Any]:
+    """A ``case.resolved`` payload; a disclosure request's carries the annual report's category."""
+    data: dict[str, Any] = {"department": dept, "outcome": outcome, "reply_summary": reply}
+    if ch == "disclosure_request":
+        data["disclosure"] = disclosure_result(outcome, f"{t0}/{t}")
+    return data
 
 
 class CaseLives(People):
@@ -79,6 +99,7 @@ class CaseLives(People):
         if petitioner is not None:
             data["summary"] = with_personal_data(cid, data["summary"], petitioner)  # as citizens write
             data["petitioner"] = petitioner
+        data.update(received_fields(ch, cid, data["category"], petitioner is not None))  # the reports' fields
         if merge_into is None:
             # the petitioner as a tuple of items: a tuple of strings only, which the cyclic GC untracks
             self.recent[ch].append(
@@ -141,12 +162,7 @@ class CaseLives(People):
             t = self.around_clock(t, 2400)
         else:
             t = self.wd_after(t, ri(0, 3 if p.unit == "months" else 1))
-        yield (
-            t,
-            "case.assigned",
-            {"department": dept, "note": "请按时限办理并答复"} if rnd() < 0.5 else {"department": dept},
-            1,
-        )
+        yield t, "case.assigned", _assigned(ch, t0, dept, rnd() < 0.5), 1
         if p.p_return and rnd() < p.p_return:  # 退单: not our duty; the dispatcher re-assigns
             t = self.wd_after(t, ri(0, 1 if ch == "city_management" else 2))
             yield t, "case.returned", {"department": dept, "reason": pick(W.RETURN_REASONS)}, 1
@@ -209,7 +225,7 @@ class CaseLives(People):
             t = self.until(t, dl, p.speed)
         outcome = self.weighted(W.OUTCOMES, _OUTCOME_CUM[_OUTCOME_KIND.get(ch, "default")])
         reply = pick(W.REPLY_SUMMARIES[outcome])
-        yield t, "case.resolved", {"department": dept, "outcome": outcome, "reply_summary": reply}, 1
+        yield t, "case.resolved", _resolution(ch, t0, t, dept, outcome, reply), 1
 
         reopened = False
         while rnd() < p.p_followup:  # 回访 / 评价
@@ -228,12 +244,7 @@ class CaseLives(People):
                 t = self.office_after(t, ri(600, 3 * 3600))
                 yield t, "case.assigned", {"department": dept, "note": "重办"}, 1
             t = self.wd_after(t, ri(1, 3))
-            yield (
-                t,
-                "case.resolved",
-                {"department": dept, "outcome": "resolved", "reply_summary": "重办后已解决"},
-                1,
-            )
+            yield t, "case.resolved", _resolution(ch, t0, t, dept, "resolved", "重办后已解决"), 1
 
         if p.p_review and rnd() < p.p_review:  # 复查, then perhaps 复核 (30 days each)
             for level in ("review", "re_review"):

@@ -8,6 +8,8 @@ Chromium where it is installed (Debian package ``chromium``), and skipped with a
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import shutil
@@ -334,6 +336,9 @@ def test_report_is_one_self_contained_file(demo: DemoRun) -> None:
     assert f"{received:,}" in html
     for heading in ("每日受理量与按时办结率", "部门按时办结率排名", "预警热力图", "红黄牌计分", "管道核对"):
         assert heading in html
+    for figure in ("现场办结率", "承诺件提前办结率", "实际办理提速", "测评率", "并联审批件", "集体访批次", "越级访人次",
+                   "多名信访人件数", "一、本年新收申请数量", "(三)不予公开 4.保护第三方合法权益"):  # fmt: skip
+        assert figure in html  # the office reports (casetrack report) of the demo's days
 
 
 def test_report_renders_in_headless_chromium(demo: DemoRun, tmp_path: Path) -> None:
@@ -384,3 +389,37 @@ def test_penalty_items_reconcile_with_the_scorecard(demo: DemoRun) -> None:
         "SELECT (SELECT sum(points) FROM penalty_items), (SELECT sum(penalty_score) FROM department_scorecard)",
     )
     assert items == cards and items < 0
+
+
+def test_office_reports_by_the_cli_on_the_demo_data(demo: DemoRun, broker: str) -> None:
+    """``casetrack report`` on the demo's database: every report, its totals consistent with the views."""
+    from tests.integration.ops_support import run_env
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASETRACK_")}
+    env.update(CASETRACK_KAFKA_BOOTSTRAP=broker, CASETRACK_DATABASE_URL=demo.url)
+    ((first, last),) = q(
+        demo.url,
+        "SELECT min(received_at AT TIME ZONE 'Asia/Shanghai')::date, max(received_at AT TIME ZONE 'Asia/Shanghai')::date"
+        " FROM case_status",
+    )
+    period = f"{first}..{last}"
+    out: dict[str, list[list[str]]] = {}
+    for kind in ("service-centre", "petitions", "disclosure-annual"):
+        proc = run_env(env, ["report", kind, "--period", period, "--format", "csv"])
+        assert proc.returncode == 0, proc.stderr
+        out[kind] = list(csv.reader(io.StringIO(proc.stdout.lstrip("\ufeff"))))
+    petitions_total = out["petitions"][-1]
+    ((petitions,),) = q(
+        demo.url, "SELECT count(*) FROM case_status WHERE channel IN ('letter', 'visit', 'online_petition')"
+    )
+    assert int(petitions_total[4]) == petitions and int(petitions_total[5]) >= petitions  # 批次, 人次
+    rows = {r[0]: [int(v) for v in r[2:]] for r in out["disclosure-annual"][1:]}
+    for col in range(len(rows["new"])):  # 一 + 二 = 三(七) + 四 in every column
+        assert (
+            rows["new"][col] + rows["carried_over"][col]
+            == rows["outcome_total"][col] + rows["carried_forward"][col]
+        )
+    ((requests,),) = q(demo.url, "SELECT count(*) FROM case_status WHERE channel = 'disclosure_request'")
+    assert rows["new"][-1] == requests
+    service_total = out["service-centre"][-1]
+    assert service_total[:2] == ["合计", "合计"] and int(service_total[3]) > 0  # applications completed

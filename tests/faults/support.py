@@ -20,9 +20,12 @@ from casetrack.settings import Settings
 from producers.generator import MALFORMED_REASONS, GeneratorConfig, generate
 
 # A sealed petitioner differs from run to run (random nonces); the pseudonyms, compared through the views, do not.
+# Co-petitioners (several on one case) likewise: only their pseudonyms are compared.
 INTERNAL_EVENT_COLS = (
     "event_id, aggregate, subject, type, time, schemaversion, source, topic, partition,"
-    " CASE WHEN data ? 'petitioner' THEN data - 'petitioner' ELSE data END"
+    " CASE WHEN data ?| array['petitioner', 'co_petitioners'] THEN (data - 'petitioner' - 'co_petitioners')"
+    " || jsonb_build_object('co_persons', (SELECT jsonb_agg(c -> 'person')"
+    " FROM jsonb_array_elements(data -> 'co_petitioners') c)) ELSE data END"
 )
 INTERNAL_LETTER_COLS = 'topic, partition, "offset", reason, event_id, event_type'
 

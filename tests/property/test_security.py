@@ -38,7 +38,14 @@ CONTRACT_VIEWS = (
 )
 # Every view the analysts' role may read: the contract's, and the ones casetrack adds (README).
 ANALYST_VIEWS = frozenset(
-    {*CONTRACT_VIEWS, "department_scorecard", "repeat_callers", "case_cycles", "penalty_items"}
+    {
+        *CONTRACT_VIEWS,
+        "department_scorecard",
+        "repeat_callers",
+        "case_cycles",
+        "penalty_items",
+        "published_reports",
+    }
 )
 
 

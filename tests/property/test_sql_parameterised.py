@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("casetrack", "events", "projections", "producers", "consumers", "ops", "bench")
+PACKAGES = ("casetrack", "events", "projections", "producers", "consumers", "ops", "bench", "reports")
 SQL_CALLS = {"execute", "executemany", "execute_values", "copy_expert", "mogrify", "copy_from", "copy_to"}
 
 # Statements that build SQL text from code-only identifiers without psycopg2.sql, reported to their owners.
