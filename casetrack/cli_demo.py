@@ -122,9 +122,6 @@ def demo(
     # The generator notes (at INFO) when long life cycles reach a year without an official calendar; the demo
     # cuts them at the current time, so that note would only puzzle a new user.
     logging.getLogger("producers.generator").setLevel(logging.WARNING)
-    # kafka-python warns when its I/O loop waits for the GIL, which the generator holds while the producer
-    # sends: harmless here, and it would scroll the progress bars away.
-    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
     console = _console()
     t0 = time.monotonic()
     timings: dict[str, float] = {}
