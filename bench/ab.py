@@ -21,9 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from app.settings import Settings
 from bench import harness as h
 from bench import monitor as m
-from casetrack.settings import Settings
 from producers.generator import GeneratorConfig, generate
 
 

@@ -44,9 +44,9 @@ from psycopg.sql import SQL
 from psycopg2.extensions import parse_dsn
 from psycopg2.extras import execute_values
 
+from app.embedded import with_database
 from bench import harness as h
 from bench import monitor as m
-from casetrack.embedded import with_database
 from producers.workload.config import Message
 
 Log = Callable[[str], None]

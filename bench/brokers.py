@@ -14,9 +14,9 @@ import os
 import sys
 from collections.abc import Callable
 
+from app.apache_kafka import pinned_version
 from bench import harness as h
 from bench import latency, replay, throughput
-from casetrack.apache_kafka import pinned_version
 
 
 def _runs(args: argparse.Namespace) -> list[tuple[str, Callable[[list[str]], int], list[str]]]:

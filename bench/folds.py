@@ -16,9 +16,9 @@ import sys
 import time
 from collections import defaultdict
 
+from app.bootstrap import build_projections
+from app.settings import Settings
 from bench import monitor as m
-from casetrack.bootstrap import build_projections
-from casetrack.settings import Settings
 from events.catalog import Event
 from events.codec import Codec, Record
 from producers.generator import GeneratorConfig, generate

@@ -5,7 +5,7 @@ Where ``CASETRACK_KAFKA_BOOTSTRAP`` and ``CASETRACK_DATABASE_URL`` are both set,
 measurement gets a new database ``bench_<id>`` on that server and new topics); otherwise an embedded broker and
 an embedded PostgreSQL are started in a temporary folder and removed afterwards. The embedded broker is Tansu,
 or with ``CASETRACK_BENCH_BROKER=kafka`` the pinned Apache Kafka (one KRaft node with the compose file's
-settings, :mod:`casetrack.apache_kafka`); ``bench/brokers.py`` runs the benchmarks on both in one run.
+settings, :mod:`app.apache_kafka`); ``bench/brokers.py`` runs the benchmarks on both in one run.
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ import psycopg2
 from kafka import KafkaProducer
 from pydantic import SecretStr
 
-from casetrack.apache_kafka import KafkaCluster, pinned_version, start_cluster
-from casetrack.bootstrap import ensure_topics, migrate
-from casetrack.embedded import start_broker, start_postgres, stop_postgres, with_database
-from casetrack.settings import ConsumerTuning, Settings, Topics
+from app.apache_kafka import KafkaCluster, pinned_version, start_cluster
+from app.bootstrap import ensure_topics, migrate
+from app.embedded import start_broker, start_postgres, stop_postgres, with_database
+from app.settings import ConsumerTuning, Settings
+from events.topics import Topics
 from producers.generator import Message
 
 REPO = Path(__file__).resolve().parent.parent

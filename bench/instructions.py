@@ -22,9 +22,9 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from app.embedded import with_database
+from app.settings import Settings
 from bench.harness import REPO, cli_env, make_settings, new_topics, producer, servers
-from casetrack.embedded import with_database
-from casetrack.settings import Settings
 
 GENERATE = """
 import pickle, sys

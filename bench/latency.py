@@ -26,9 +26,9 @@ from typing import Any
 
 import psycopg2
 
+from app.processes import free_port
 from bench import harness as h
 from bench import monitor as m
-from casetrack.embedded import free_port
 from producers.generator import GeneratorConfig, Message, generate
 
 

@@ -24,8 +24,8 @@ import psycopg2
 from kafka import KafkaConsumer, TopicPartition
 from psycopg2 import sql
 
-from casetrack import bootstrap
-from casetrack.settings import Settings, load_settings
+from app import bootstrap
+from app.settings import Settings, load_settings
 from consumers.dlq import KafkaDeadLetterSink
 from consumers.pg_store import row_to_event
 from consumers.ports import DeadLetter

@@ -3,7 +3,7 @@
     python -m bench.text_pii                        # 3,000 labelled texts, 50,000 workload events
     python -m bench.text_pii --texts 10000 --events 200000
 
-1. **Precision and recall** of :func:`events.text_pii.find` on the realistic complaint texts of
+1. **Precision and recall** of :func:`privacy.text_pii.find` on the realistic complaint texts of
    :mod:`producers.workload.texts` (each with its truth), by kind. A span counts when its start, end and kind
    are exactly right.
 2. **Cost** (CPU time, in process, no Kafka, no PostgreSQL; in-memory key store): microseconds per event of the
@@ -22,14 +22,14 @@ from collections.abc import Callable
 
 from bench import monitor as m
 from consumers.memory_store import MemoryStore
-from consumers.personal_data import PersonalDataTransform
 from consumers.ports import StoredEvent
 from events.catalog import Event
 from events.codec import Codec, Record
-from events.keystore import InMemoryKeyStore
-from events.pii import Pseudonymizer, Sealer, seal_events
-from events.text_pii import Known, find
-from events.text_sealing import TEXT_FIELDS
+from privacy.keystore import InMemoryKeyStore
+from privacy.pii import Pseudonymizer, Sealer, seal_events
+from privacy.text_pii import Known, find
+from privacy.text_sealing import TEXT_FIELDS
+from privacy.transform import PersonalDataTransform
 from producers.generator import GeneratorConfig, generate
 from producers.workload.texts import labelled_text
 

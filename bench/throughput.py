@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.bootstrap import build_projections
 from bench import baselines as b
 from bench import harness as h
 from bench import monitor as m
-from casetrack.bootstrap import build_projections
 from producers.generator import GeneratorConfig, generate
 
 # (events/s, ratio to the naive consumer): issue 6 at 1,000,000 messages, issue 2 below that (200,000)

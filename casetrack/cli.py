@@ -14,10 +14,10 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from casetrack import bootstrap
-from casetrack.embedded import EmbeddedStack
-from casetrack.errors import EXIT_ERROR, CasetrackError, translate
-from casetrack.settings import Settings, load_settings
+from app import bootstrap
+from app.embedded import EmbeddedStack
+from app.errors import EXIT_ERROR, CasetrackError, translate
+from app.settings import Settings, load_settings
 from projections.kpi_settings import sync_kpi_settings
 
 
@@ -242,7 +242,7 @@ def consume(ctx: click.Context, until_caught_up: bool, workers: int, group: bool
     Exit codes: 0 done, 1 error, 3 the broker lost data or retention deleted unconsumed events (the
     message says what happened and what to do; nothing was skipped or reprocessed).
     """
-    from casetrack.workers import WorkerPositionsError
+    from app.workers import WorkerPositionsError
     from consumers.source import OffsetsAheadOfBroker, RetentionGap
 
     settings = _settings(ctx)
@@ -255,7 +255,7 @@ def consume(ctx: click.Context, until_caught_up: bool, workers: int, group: bool
     t0 = time.monotonic()
     try:
         if workers > 1:
-            from casetrack.workers import run_workers
+            from app.workers import run_workers
 
             totals = run_workers(settings, ep, workers, until_caught_up)
         else:
@@ -311,8 +311,7 @@ def _json(obj: Any) -> str:
 
 def _register() -> None:
     # Verbs that live with their feature: operations (serve, lag, replay, dlq), the demo, personal data.
-    from casetrack import cli_demo, cli_report
-    from ops import cli_ops, cli_privacy
+    from casetrack import cli_demo, cli_ops, cli_privacy, cli_report
 
     for module in (cli_ops, cli_demo, cli_privacy, cli_report):
         for command in module.COMMANDS:

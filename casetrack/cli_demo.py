@@ -17,11 +17,11 @@ import click
 import psycopg2
 from kafka.errors import KafkaError
 
+from app.bootstrap import build_calendar, build_policy
+from app.errors import EXIT_INTERRUPTED
+from app.settings import Settings
 from casetrack import demo as d
-from casetrack.bootstrap import build_calendar, build_policy
 from casetrack.demo import DEFAULT_CASES_PER_DAY, DEFAULT_SEED, DEMO_DATABASE
-from casetrack.errors import EXIT_INTERRUPTED
-from casetrack.settings import Settings
 from reports.build import default_legal_limit
 
 COMMANDS: list[click.Command] = []

@@ -12,8 +12,8 @@ from typing import Any
 import click
 import psycopg2
 
-from casetrack import bootstrap
-from casetrack.settings import Settings
+from app import bootstrap
+from app.settings import Settings
 from reports import build, facts, formats, store
 from reports.periods import BEIJING, Period, PeriodError, parse_as_of, parse_period
 from reports.table import Report

@@ -2,13 +2,13 @@
 
 The steps, each usable on its own (the CLI in :mod:`casetrack.cli_demo` drives them with progress bars):
 
-1. :func:`prepare`: find or start the broker and database (:func:`casetrack.bootstrap.resolve_endpoints`),
+1. :func:`prepare`: find or start the broker and database (:func:`app.bootstrap.resolve_endpoints`),
    re-create the demo database (``casetrack_demo`` on the same server) and migrate it, delete the previous run's
    demo topics and create this run's (``casetrack-demo.<run id>.gov.case.events`` and so on). A second run is as
    clean as the first, and nothing piles up.
 2. :func:`publish`: the realistic generator (:mod:`producers.generator`) ending now, with its late, duplicate and
    malformed messages, through the producer SDK.
-3. :func:`consume`: the projection consumer of :func:`casetrack.bootstrap.build_runner` until caught up.
+3. :func:`consume`: the projection consumer of :func:`app.bootstrap.build_runner` until caught up.
 4. :func:`casetrack.figures.load` and :mod:`casetrack.report` turn the views into tables and an HTML report.
 
 The demo database is recognised by its comment (:data:`DATABASE_COMMENT`): a database of the demo's name that
@@ -36,9 +36,10 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 from psycopg2 import sql
 from psycopg2.extensions import make_dsn, parse_dsn
 
-from casetrack import bootstrap
-from casetrack.settings import Settings, Topics
+from app import bootstrap
+from app.settings import Settings
 from consumers.runner import RunTotals
+from events.topics import Topics
 from producers.generator import EVENTS_PER_INTAKE_CASE, GenerationStats, GeneratorConfig, generate
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -182,7 +182,7 @@ class PgStoreTx:
 
     def load_estimated_states(self, table: str, key_column: str, generation: int) -> dict[str, Tracked]:
         """The states whose row rests on an estimated date (``calendar_gap``, or an estimated card or
-        earlier cycle), locked for update: what :mod:`ops.calendar_refresh` re-derives when an official
+        earlier cycle), locked for update: what :mod:`consumers.calendar_refresh` re-derives when an official
         calendar year is added."""
         self.cur.execute(
             sql.SQL(

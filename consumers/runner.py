@@ -61,7 +61,7 @@ class EventTransform(Protocol):
 
 
 class Observer(Protocol):
-    """Receives what each batch did (metrics); see :class:`ops.metrics.ConsumerMetrics`."""
+    """Receives what each batch did (metrics); see :class:`consumers.metrics.ConsumerMetrics`."""
 
     def batch_done(self, stats: BatchStats) -> None: ...
     def positions(self, positions: Mapping[TP, int], highwaters: Mapping[TP, int | None]) -> None: ...

@@ -93,7 +93,7 @@ class Petitioner(Data):
 
 
 class SealedPetitioner(Data):
-    """Personal data sealed with the person's own key (see :mod:`events.pii`): what the event store holds,
+    """Personal data sealed with the person's own key (see :mod:`privacy.pii`): what the event store holds,
     and what producers that encrypt at the source send. ``person`` is the keyed pseudonym."""
 
     person: Annotated[str, StringConstraints(min_length=1, max_length=100)]

@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from casetrack.bootstrap import Endpoints
-from casetrack.settings import Settings
+from app.bootstrap import Endpoints
+from app.settings import Settings
 from consumers.ports import TP
 
 log = logging.getLogger("casetrack.replay")

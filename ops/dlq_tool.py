@@ -25,8 +25,8 @@ import psycopg2
 from kafka import KafkaConsumer, TopicPartition
 from psycopg2 import sql
 
-from casetrack.bootstrap import Endpoints, build_codec
-from casetrack.settings import Settings
+from app.bootstrap import Endpoints, build_codec
+from app.settings import Settings
 from consumers.dlq import AT, DETAIL, DROPPED, REASON, SOURCE, dlq_topic
 from events.codec import DecodeError, Record
 from producers.sdk import EventProducer

@@ -24,8 +24,8 @@ import psycopg2
 from prometheus_client.core import GaugeMetricFamily, Metric
 from psycopg2 import sql
 
-from casetrack.settings import Topics
 from events.data import CHANNELS
+from events.topics import Topics
 from projections.calendar import WorkCalendar
 
 log = logging.getLogger("casetrack.metrics")

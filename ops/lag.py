@@ -18,8 +18,8 @@ from typing import Any
 import psycopg2
 from kafka import KafkaConsumer, TopicPartition
 
-from casetrack.bootstrap import Endpoints, topic_families
-from casetrack.settings import Settings
+from app.bootstrap import Endpoints, topic_families
+from app.settings import Settings
 from consumers.ports import TP
 
 

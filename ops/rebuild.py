@@ -18,9 +18,9 @@ import queue
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from casetrack.bootstrap import Endpoints, build_codec, build_projections, build_runner
-from casetrack.settings import Settings
-from casetrack.workers import mp_context, run_workers
+from app.bootstrap import Endpoints, build_codec, build_projections, build_runner
+from app.settings import Settings
+from app.workers import mp_context, run_workers
 from consumers.pg_store import PgStore, PgStoreTx
 from consumers.ports import TP, StateRow, Tracked
 from consumers.runner import ProjectionRunner

@@ -31,8 +31,8 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
-from casetrack.bootstrap import Endpoints, build_codec, build_projections, build_runner, topic_families
-from casetrack.settings import Settings
+from app.bootstrap import Endpoints, build_codec, build_projections, build_runner, topic_families
+from app.settings import Settings
 from consumers.dlq import ListDeadLetterSink
 from consumers.pg_store import PgStore, PgStoreTx
 from consumers.ports import TP

@@ -1,6 +1,6 @@
 """``casetrack serve``: the projection consumer in consumer-group mode plus an HTTP endpoint for operators.
 
-* ``/metrics``: Prometheus text format (technical metrics of :mod:`ops.metrics`, domain metrics of
+* ``/metrics``: Prometheus text format (technical metrics of :mod:`consumers.metrics`, domain metrics of
   :mod:`ops.domain_metrics`, process metrics);
 * ``/healthz``: 200 while the process runs (liveness);
 * ``/readyz``: 200 when the consumer holds a partition assignment and the database answers, else 503 with the
@@ -37,12 +37,12 @@ from prometheus_client import (
     generate_latest,
 )
 
-from casetrack.bootstrap import Endpoints, build_calendar, build_runner
-from casetrack.settings import Settings
+from app.bootstrap import Endpoints, build_calendar, build_runner
+from app.settings import Settings
+from consumers.metrics import ConsumerMetrics
 from consumers.ports import TP
 from consumers.source import KafkaSource, OffsetsAheadOfBroker, RetentionGap
 from ops.domain_metrics import DomainMetrics
-from ops.metrics import ConsumerMetrics
 
 log = logging.getLogger("casetrack.serve")
 

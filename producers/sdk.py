@@ -8,10 +8,10 @@ Events are validated before they are sent (a :class:`events.catalog.Event` is va
 each goes to the topic of its aggregate, keyed by its subject, so one aggregate's events stay in order on
 one partition.
 
-With a ``sealer`` (``casetrack.bootstrap.build_sealer``; needs a login in the ``casetrack_sealer`` role),
+With a ``sealer`` (``app.bootstrap.build_sealer``; needs a login in the ``casetrack_sealer`` role),
 personal data is protected at the source with the same per-person scheme the consumer uses, so Kafka never
 holds it in plaintext: petitioners are sealed, and the personal data written in every free-text field is
-masked with placeholders (:mod:`events.text_sealing`) whose sealed originals are stored in
+masked with placeholders (:mod:`privacy.text_sealing`) whose sealed originals are stored in
 ``casetrack.text_seals`` *before* the event is sent. The producer remembers the petitioners of the cases it
 sent (``known_cases`` of them), so a later reply naming the petitioner is masked too. See
 docs/personal-data.md.
@@ -26,12 +26,12 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from casetrack.settings import Topics
 from events.catalog import Aggregate, Event
 from events.codec import Codec
-from events.petitioner_memory import PetitionerMemory
-from events.sealing import Sealer, seal_events
-from events.text_sealing import TextSeal, protect_texts
+from events.topics import Topics
+from privacy.petitioner_memory import PetitionerMemory
+from privacy.sealing import Sealer, seal_events
+from privacy.text_sealing import TextSeal, protect_texts
 
 #: where a producer stores the sealed originals of masked free text (``PgKeyStore.save_text_seals``)
 SealSink = Callable[[Sequence[TextSeal]], None]

@@ -24,10 +24,11 @@ import pytest
 from kafka import KafkaAdminClient
 from pydantic import SecretStr
 
-from casetrack.apache_kafka import start_cluster
-from casetrack.bootstrap import Endpoints, ensure_topics, migrate
-from casetrack.embedded import start_broker, start_postgres, stop_postgres, with_database
-from casetrack.settings import ConsumerTuning, Settings, Topics
+from app.apache_kafka import start_cluster
+from app.bootstrap import Endpoints, ensure_topics, migrate
+from app.embedded import start_broker, start_postgres, stop_postgres, with_database
+from app.settings import ConsumerTuning, Settings
+from events.topics import Topics
 
 BROKERS = ("tansu", "kafka")
 #: The only change the test broker makes to the compose file's settings: a consumer group's first member is

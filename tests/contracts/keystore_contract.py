@@ -1,4 +1,4 @@
-"""The behavioural contract of every :class:`events.keystore.KeyStore` adapter.
+"""The behavioural contract of every :class:`privacy.keystore.KeyStore` adapter.
 
 Subclass :class:`KeyStoreContract` in a ``test_*.py`` module under a ``Test*`` name and override the
 ``make_keystore`` fixture (which may depend on other fixtures, a database DSN for instance)::
@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from events.keystore import KEY_BYTES, KeyStore, PersonForgotten
-from events.pii import Pseudonymizer, Sealer, SealError, is_erased, is_sealed
+from privacy.keystore import KEY_BYTES, KeyStore, PersonForgotten
+from privacy.pii import Pseudonymizer, Sealer, SealError, is_erased, is_sealed
 
 KeyStoreFactory = Callable[[], KeyStore]
 

@@ -24,8 +24,8 @@ import psycopg2
 import pytest
 from kafka import KafkaAdminClient
 
+from app.embedded import with_database
 from casetrack.demo import DemoError, database_url, recreate_database
-from casetrack.embedded import with_database
 from casetrack.figures import CHANNELS
 from tests.integration.helpers import query as q
 

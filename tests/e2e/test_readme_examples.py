@@ -25,7 +25,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from casetrack.embedded import EmbeddedStack
+from app.embedded import EmbeddedStack
 from tests.integration.ops_support import ROOT
 
 README = ROOT / "README.md"

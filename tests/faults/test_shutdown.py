@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from casetrack.settings import Settings
+from app.settings import Settings
 from tests.faults.support import (
     Snapshot,
     assert_same_tables,

@@ -9,8 +9,8 @@ import psycopg2
 from kafka import KafkaConsumer, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from casetrack.bootstrap import build_runner
-from casetrack.settings import Settings
+from app.bootstrap import build_runner
+from app.settings import Settings
 from consumers.runner import RunTotals
 from events.catalog import Event
 from producers.sdk import EventProducer

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.settings import Settings
 from bench import harness
-from casetrack.settings import Settings
 
 CASETRACK = [sys.executable, "-m", "casetrack.cli"]
 ROOT = Path(__file__).resolve().parents[2]

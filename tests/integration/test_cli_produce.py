@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from casetrack.bootstrap import build_codec
-from casetrack.settings import Settings
+from app.bootstrap import build_codec
+from app.settings import Settings
 from events.catalog import Event
 from events.codec import Record, event_from_dict
 from tests.factories import TZ, envelope

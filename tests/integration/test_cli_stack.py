@@ -22,9 +22,10 @@ import psycopg2
 import pytest
 from kafka import KafkaAdminClient
 
-from casetrack.bootstrap import head_revision, schema_revision
-from casetrack.embedded import EmbeddedStack
-from casetrack.settings import Settings, Topics
+from app.bootstrap import head_revision, schema_revision
+from app.embedded import EmbeddedStack
+from app.settings import Settings
+from events.topics import Topics
 from tests.integration.ops_support import cli_env, run_cli, run_env
 
 

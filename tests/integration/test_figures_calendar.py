@@ -13,7 +13,7 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from casetrack.settings import Settings
+from app.settings import Settings
 from projections.calendar import WorkCalendar
 from tests.integration.figures_support import at, end_of, ev, one, received, rows, scorecard_reconciles
 from tests.integration.helpers import consume, publish, query

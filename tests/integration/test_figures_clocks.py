@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from casetrack.settings import Settings
+from app.settings import Settings
 from tests.integration.figures_support import OFFICE, at, end_of, ev, one, received, rows
 from tests.integration.helpers import consume, publish
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from casetrack.settings import Settings
+from app.settings import Settings
 from projections.deadlines import SHANGHAI
 from projections.policy import DEFAULT_POLICY_RESOURCE
 from tests.integration.figures_support import at, end_of, ev, one, received, rows, scorecard_reconciles

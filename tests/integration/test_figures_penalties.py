@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from casetrack.settings import Settings
+from app.settings import Settings
 from tests.integration.figures_support import (
     OFFICE,
     at,

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 
-from casetrack.settings import Settings
+from app.settings import Settings
 from tests.factories import case_stream
 from tests.integration.helpers import consume, publish, table_diff
 

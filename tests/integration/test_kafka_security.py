@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from casetrack.apache_kafka import KafkaCluster, SecureListener, start_cluster
-from casetrack.settings import Settings
+from app.apache_kafka import KafkaCluster, SecureListener, start_cluster
+from app.settings import Settings
 from tests.conftest import TEST_BROKER_OVERRIDES, random_topics
 from tests.factories import TZ, envelope
 from tests.faults.kafka_support import APACHE_KAFKA_ONLY

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from casetrack.settings import Settings
+from app.settings import Settings
 from events.catalog import Event
 from events.codec import event_from_dict
 from projections.kpi_settings import PenaltyPoints, read_kpi_settings, sync_kpi_settings

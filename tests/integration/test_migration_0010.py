@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 
-from casetrack.bootstrap import MIGRATIONS, migrate
+from app.bootstrap import MIGRATIONS, migrate
 from tests.integration.helpers import query
 
 

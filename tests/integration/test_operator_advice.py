@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from casetrack.embedded import EmbeddedStack
+from app.embedded import EmbeddedStack
 from tests.factories import case_stream
 from tests.integration.helpers import query
 from tests.integration.ops_support import ROOT

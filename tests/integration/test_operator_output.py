@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from rich.cells import cell_len
 
-from casetrack.settings import Settings, Topics
+from app.settings import Settings
+from events.topics import Topics
 from tests.factories import case_stream
 from tests.integration.helpers import consume, publish, publish_raw
 from tests.integration.ops_support import cli_env, run_cli, run_env

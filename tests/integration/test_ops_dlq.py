@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg2
 
-from casetrack.settings import Settings
+from app.settings import Settings
 from consumers.dlq import REASON, SOURCE
 from ops.dlq_tool import discard, list_letters, republish, select_pending
 from tests.conftest import endpoints

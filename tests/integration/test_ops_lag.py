@@ -7,7 +7,7 @@ from collections import Counter
 
 from kafka import KafkaConsumer, TopicPartition
 
-from casetrack.settings import Settings
+from app.settings import Settings
 from ops.lag import measure_lag, probe_ends
 from producers.sdk import EventProducer
 from tests.conftest import endpoints

@@ -11,8 +11,8 @@ from collections.abc import Callable
 import psycopg2
 import pytest
 
-from casetrack.bootstrap import build_runner
-from casetrack.settings import Settings
+from app.bootstrap import build_runner
+from app.settings import Settings
 from events.catalog import Event
 from ops.replay import ReplayError, replay
 from producers.sdk import EventProducer

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import psycopg2
 
-from casetrack.embedded import free_port
-from casetrack.settings import Settings
+from app.processes import free_port
+from app.settings import Settings
 from tests.factories import case_stream
 from tests.integration.helpers import consume, publish, publish_raw, query
 from tests.integration.ops_support import (

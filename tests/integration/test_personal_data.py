@@ -14,15 +14,15 @@ import psycopg2
 import pytest
 from click.testing import CliRunner
 
+from app.bootstrap import build_sealer
+from app.embedded import _embedded_postgres
+from app.settings import Settings
 from casetrack import cli
-from casetrack.bootstrap import build_sealer
-from casetrack.embedded import _embedded_postgres
-from casetrack.settings import Settings
-from consumers.personal_data import officer_lookup
 from consumers.pg_store import PgStore
 from events import data as d
 from events.catalog import Event
-from events.pii import Sealer, seal_events
+from privacy.pii import Sealer, seal_events
+from privacy.transform import officer_lookup
 from projections.base import fold
 from projections.case_status import CaseStatusProjection
 from tests.conftest import endpoints

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import psycopg2
 import pytest
 
-from consumers.pg_keystore import CursorKeyStore, KeyStoreError, PgKeyStore, load_pseudonym_key
-from events.keystore import KeyWrapper
+from privacy.keystore import KeyWrapper
+from privacy.pg_keystore import CursorKeyStore, KeyStoreError, PgKeyStore, load_pseudonym_key
 from tests.contracts.keystore_contract import AUDIT, KeyStoreContract, KeyStoreFactory, fresh_person
 from tests.integration.helpers import query
 

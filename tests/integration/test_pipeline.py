@@ -7,7 +7,7 @@ import json
 import random
 from collections.abc import Callable
 
-from casetrack.settings import Settings
+from app.settings import Settings
 from events.catalog import Event
 from projections.base import fold
 from projections.case_status import CaseStatusProjection

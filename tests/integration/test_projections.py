@@ -11,7 +11,7 @@ from typing import Any
 import psycopg2
 import pytest
 
-from casetrack.settings import Settings
+from app.settings import Settings
 from events.catalog import Event
 from events.codec import event_from_dict
 from projections.base import fold

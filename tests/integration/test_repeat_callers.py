@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from casetrack.settings import Settings
+from app.settings import Settings
 from events.catalog import Event
 from tests.factories import TZ
 from tests.integration.helpers import consume, publish, query

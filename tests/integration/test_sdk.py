@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from casetrack.settings import Settings
+from app.settings import Settings
 from producers.sdk import EventProducer
 from tests.factories import case_stream
 from tests.integration.helpers import read_topic

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from casetrack.bootstrap import build_sealer
-from casetrack.settings import Settings
+from app.bootstrap import build_sealer
+from app.settings import Settings
 from producers.sdk import EventProducer
 from tests.conftest import endpoints
 from tests.factories import case_stream

@@ -14,13 +14,13 @@ from typing import Any
 import psycopg2
 import pytest
 
+from app.bootstrap import build_sealer
+from app.settings import Settings
 from bench.harness import publish as publish_messages
-from casetrack.bootstrap import build_sealer
-from casetrack.settings import Settings
-from consumers.personal_data import officer_texts
 from events.catalog import Event
 from events.codec import event_from_dict
-from events.text_pii import find
+from privacy.text_pii import find
+from privacy.transform import officer_texts
 from producers.generator import GeneratorConfig, Message, generate
 from producers.sdk import EventProducer
 from producers.workload.texts import bank_card, id_number, labelled_text, mobile

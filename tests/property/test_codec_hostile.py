@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from casetrack.bootstrap import build_projections
-from casetrack.settings import Settings
+from app.bootstrap import build_projections
+from app.settings import Settings
 from events.catalog import EVENT_TYPES, Event
 from events.codec import REASONS, Codec, DecodeError, Record
 from projections.base import Projection

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from app.bootstrap import topic_families
+from app.settings import Settings
 from bench.harness import producer
-from casetrack.bootstrap import topic_families
-from casetrack.settings import Settings
 from events.codec import Codec, DecodeError, Record
 from producers.generator import GeneratorConfig, generate
 from tests.integration.helpers import consume as consume_in_process

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from casetrack.bootstrap import build_projections
-from casetrack.settings import Settings
+from app.bootstrap import build_projections
+from app.settings import Settings
 from events.codec import Codec, DecodeError, Record
 from tests.integration.helpers import consume, publish_raw, query
 from tests.property.strategies import base_envelopes

@@ -20,9 +20,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from psycopg2 import sql
 from psycopg2.extensions import make_dsn, parse_dsn
 
+from app.bootstrap import build_calendar
+from app.settings import Settings
 from bench.harness import publish
-from casetrack.bootstrap import build_calendar
-from casetrack.settings import Settings
 from ops.domain_metrics import DomainMetrics
 from producers.generator import GeneratorConfig, Message, generate
 from tests.faults.support import output, run_to_completion

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from casetrack.apache_kafka import BROKER_DEFAULTS, Ports, node_properties, pinned_version
+from app.apache_kafka import BROKER_DEFAULTS, Ports, node_properties, pinned_version
 
 COMPOSE = Path(__file__).resolve().parents[2] / "ops" / "deploy" / "compose.yaml"
 #: Set per node or per host in the compose file; the launcher sets them for loopback.

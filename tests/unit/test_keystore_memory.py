@@ -1,4 +1,4 @@
-"""The key-store contract run against :class:`events.keystore.InMemoryKeyStore`, plus its own extras."""
+"""The key-store contract run against :class:`privacy.keystore.InMemoryKeyStore`, plus its own extras."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from events.keystore import InMemoryKeyStore, KeyStore
+from privacy.keystore import InMemoryKeyStore, KeyStore
 from tests.contracts.keystore_contract import AUDIT, KeyStoreContract, KeyStoreFactory, fresh_person
 
 

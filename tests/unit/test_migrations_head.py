@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from casetrack.bootstrap import SCHEMA_HEAD, head_revision
+from app.bootstrap import SCHEMA_HEAD, head_revision
 
 
 def test_the_start_up_check_knows_the_newest_migration() -> None:
-    assert head_revision() == SCHEMA_HEAD, "a new migration: update SCHEMA_HEAD in casetrack/bootstrap.py"
+    assert head_revision() == SCHEMA_HEAD, "a new migration: update SCHEMA_HEAD in app/bootstrap.py"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
+from consumers.metrics import ConsumerMetrics
 from ops.domain_metrics import DomainMetrics
-from ops.metrics import ConsumerMetrics
 from projections.calendar import WorkCalendar
 from tests.tools import promtool
 

@@ -1,4 +1,4 @@
-"""Normalisation, pseudonyms and sealing of petitioners' personal data (:mod:`events.pii`)."""
+"""Normalisation, pseudonyms and sealing of petitioners' personal data (:mod:`privacy.pii`)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from events.data import Petitioner
-from events.keystore import InMemoryKeyStore
-from events.pii import (
+from privacy.keystore import InMemoryKeyStore
+from privacy.pii import (
     ALG,
     PAD_BLOCK,
     KeyMissing,

@@ -1,4 +1,4 @@
-"""``casetrack.settings``: the environment as operators write it, and the options every Kafka client gets.
+"""``app.settings``: the environment as operators write it, and the options every Kafka client gets.
 
 Settings are built explicitly from a monkeypatched environment; nothing here opens a file or a socket (the TLS
 paths are only passed on, never read).
@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from casetrack.settings import ConsumerTuning, KafkaSecurity, Settings, Topics, load_settings
+from app.settings import ConsumerTuning, KafkaSecurity, Settings, load_settings
+from events.topics import Topics
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""The free-text detector (events/text_pii.py): each kind in the spellings people use, the near misses it must
+"""The free-text detector (privacy/text_pii.py): each kind in the spellings people use, the near misses it must
 leave alone, and its precision and recall on the realistic texts of producers/workload/texts.py."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from events.text_pii import Known, find
+from privacy.text_pii import Known, find
 from producers.workload.texts import labelled_text, with_personal_data
 
 NAME = "欧阳震华"

@@ -1,5 +1,5 @@
-"""Masking free text and sealing the originals (events/text_sealing.py), on the in-memory key store, and the
-consumer transform that applies it (consumers/personal_data.py) on the in-memory store."""
+"""Masking free text and sealing the originals (privacy/text_sealing.py), on the in-memory key store, and the
+consumer transform that applies it (privacy/transform.py) on the in-memory store."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ from typing import Any
 
 import pytest
 
-from casetrack.settings import Topics
 from consumers.memory_store import MemoryStore
-from consumers.personal_data import PersonalDataTransform
 from consumers.ports import StoredEvent
 from events import data as d
 from events.catalog import EVENT_TYPES, Event
 from events.codec import event_from_dict
-from events.keystore import InMemoryKeyStore
-from events.pii import Pseudonymizer, Sealer, SealError, seal_events
-from events.text_pii import Known
-from events.text_sealing import TEXT_FIELDS, TextSeal, open_seals, placeholder, protect_texts
+from events.topics import Topics
+from privacy.keystore import InMemoryKeyStore
+from privacy.pii import Pseudonymizer, Sealer, SealError, seal_events
+from privacy.text_pii import Known
+from privacy.text_sealing import TEXT_FIELDS, TextSeal, open_seals, placeholder, protect_texts
+from privacy.transform import PersonalDataTransform
 from producers.sdk import EventProducer
 from tests.factories import envelope
 

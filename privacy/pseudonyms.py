@@ -273,7 +273,7 @@ class Pseudonymizer:
         return "p_" + mac.digest()[:16].hex()
 
     def of_value(self, kind: str, normalised: str) -> str:
-        """The pseudonym of a value found in free text (:mod:`events.text_pii`), by its kind. For ``phone`` and
+        """The pseudonym of a value found in free text (:mod:`privacy.text_pii`), by its kind. For ``phone`` and
         ``id_number`` it is the same pseudonym a petitioner with that identifier gets, so ``casetrack forget
         --phone`` reaches the number wherever it was written; other kinds (``email``, ``plate``, ``bank_card``)
         are domain-separated the same way. ``normalised`` must already be in canonical form."""

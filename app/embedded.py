@@ -3,7 +3,7 @@
 ``casetrack up`` starts both in the background under the data directory and records their addresses in
 ``stack.json``; later commands find them there, and ``casetrack down`` stops them. The broker keeps its data
 in memory only (a restart loses every topic); PostgreSQL keeps its data under ``<data_dir>/pg``. With
-``CASETRACK_EMBEDDED_BROKER=kafka`` the broker is Apache Kafka instead (:mod:`casetrack.apache_kafka`, needs
+``CASETRACK_EMBEDDED_BROKER=kafka`` the broker is Apache Kafka instead (:mod:`app.apache_kafka`, needs
 Java), its log under ``<data_dir>/kafka``, so ``down`` and ``up`` keep every topic.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import warnings
@@ -23,13 +22,9 @@ from typing import Any
 import psycopg2
 from psycopg2 import sql
 
-from casetrack.errors import CasetrackError
+from app.processes import StackError, free_port, wait_for_port
 
 DATABASE = "casetrack"
-
-
-class StackError(CasetrackError, RuntimeError):
-    """The embedded stack could not be started, found or stopped (the CLI prints the message, exit 1)."""
 
 
 @dataclass(frozen=True)
@@ -41,12 +36,6 @@ class StackInfo:
     broker_pid: int
     pgdata: str
     broker: str = "tansu"  # or "kafka" (Apache Kafka); absent in stack.json files of older versions
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _alive(pid: int) -> bool:
@@ -62,17 +51,6 @@ def _alive(pid: int) -> bool:
             return fh.read().split()[2] != "Z"
     except OSError:
         return True
-
-
-def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise StackError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
 
 
 def broker_binary(data_dir: Path) -> str:
@@ -244,7 +222,7 @@ def start_apache_kafka(home: Path) -> tuple[int, str]:
 
     It runs detached, like the Tansu broker, and keeps its ports from one start to the next when they are free.
     """
-    from casetrack.apache_kafka import start_cluster
+    from app.apache_kafka import start_cluster
 
     cluster = start_cluster(home, 1)
     proc = cluster.nodes[0].proc

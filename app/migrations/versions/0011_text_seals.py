@@ -5,7 +5,7 @@ Revises: 0010
 Create Date: 2026-12-04
 
 Events keep their free text with personal data replaced by placeholders (``[电话#1a2b3c4d]``, see
-``events/text_sealing.py`` and docs/personal-data.md); the originals live here, each sealed with AES-256-GCM
+``privacy/text_sealing.py`` and docs/personal-data.md); the originals live here, each sealed with AES-256-GCM
 under its person's data key, so ``casetrack forget`` erases them with the key:
 
 * ``casetrack.text_seals``: one row per masked value: the event, the field (``summary``, ``measures.2``), the

@@ -11,12 +11,12 @@ substring test for the known name. Candidates come from one compiled regex; libr
 candidates that need them: ``phonenumbers`` validates landlines (its ``PhoneNumberMatcher`` costs ~230 µs per
 text, ``parse`` + ``is_valid_number`` ~70 µs, so it only sees numbers that start with a trunk ``0``), and
 ``stdnum.luhn`` checks bank cards (~7 µs). ``stdnum.cn.ric`` costs ~130 µs a call (it loads its region
-database), so the ID check character is computed here, as :mod:`events.pseudonyms` already does.
+database), so the ID check character is computed here, as :mod:`privacy.pseudonyms` already does.
 
 A mobile number typed in Chinese numerals (``幺三九八七六五四三二一``, as hotline operators transcribe
 what they hear) is found too. **Near misses** that are left alone: a number after an order/case keyword (工单号, 订单, 编号, 案号, 流水号...),
 digits glued to letters (``HX2026120300123``), dates, amounts, 400/800 service numbers, 5-digit hotlines, and
-placeholders already written by :mod:`events.text_sealing` (``[电话#1a2b3c4d]``).
+placeholders already written by :mod:`privacy.text_sealing` (``[电话#1a2b3c4d]``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Final, Literal
 import phonenumbers
 from stdnum import luhn
 
-from events.pseudonyms import is_valid_id_number, normalise_id_number
+from privacy.pseudonyms import is_valid_id_number, normalise_id_number
 
 __all__ = ["KINDS", "LABELS", "Known", "Span", "TextKind", "find", "might_hold", "normalise_value"]
 

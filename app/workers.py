@@ -18,13 +18,13 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from casetrack.bootstrap import Endpoints, build_runner
-from casetrack.settings import Settings
+from app.bootstrap import Endpoints, build_runner
+from app.settings import Settings
 from consumers.ports import TP
 from consumers.runner import RunTotals
 from consumers.source import OffsetsAheadOfBroker, RetentionGap
 
-log = logging.getLogger("casetrack.workers")
+log = logging.getLogger("app.workers")
 EXIT_POSITIONS = 3
 
 
@@ -85,7 +85,7 @@ def run_workers(
 ) -> RunTotals:
     """Run ``n`` worker processes to completion; returns the summed totals. Raises if a worker failed.
 
-    ``runner_options`` go to :func:`casetrack.bootstrap.build_runner` (a replay builds a fixed generation this
+    ``runner_options`` go to :func:`app.bootstrap.build_runner` (a replay builds a fixed generation this
     way); ``tick`` is called about twice a second while the workers run (progress output)."""
     runner_options = runner_options or {}
     probe = build_runner(settings, endpoints, **runner_options)

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
-from casetrack.embedded import StackError, free_port, wait_for_port
+from app.processes import StackError, free_port, wait_for_port
 
 POM = Path(__file__).resolve().parent.parent / "ops" / "kafka" / "pom.xml"
 #: JVM options: a modest heap, since the broker shares two cores and the memory with PostgreSQL and casetrack.

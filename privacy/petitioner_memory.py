@@ -1,5 +1,5 @@
 """Which petitioner a case's texts belong to: a bounded memory of case id -> petitioner, for the free-text
-detector (:mod:`events.text_sealing`). No I/O.
+detector (:mod:`privacy.text_sealing`). No I/O.
 
 The detector finds a petitioner's name in their case's texts, and seals a phone or ID number that is theirs
 under their key. The petitioner is only in ``case.received``; a reply or a note comes later. Whoever seals
@@ -16,8 +16,8 @@ from typing import Any
 
 from events import data as _data
 from events.catalog import Event
-from events.sealing import Sealer, SealError
-from events.text_pii import Known
+from privacy.sealing import Sealer, SealError
+from privacy.text_pii import Known
 
 __all__ = ["PetitionerMemory"]
 

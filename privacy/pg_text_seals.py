@@ -1,7 +1,7 @@
 """PostgreSQL side of free-text personal data: storing the sealed originals (``casetrack.text_seals``), finding
 a case's sealed petitioner for the detector, and reading seals and keys for an officer's look-up.
 
-Every statement is parameterised; nothing here decrypts or logs. See :mod:`events.text_sealing` and
+Every statement is parameterised; nothing here decrypts or logs. See :mod:`privacy.text_sealing` and
 docs/personal-data.md.
 """
 
@@ -13,9 +13,8 @@ from typing import Any
 import psycopg2.extensions
 import psycopg2.extras
 
-from consumers.pg_keystore import unwrap_stored
-from events.keystore import KeyWrapper
-from events.text_sealing import TextSeal
+from privacy.keystore import KeyWrapper, unwrap_stored
+from privacy.text_sealing import TextSeal
 
 __all__ = ["fetch_text_seals", "received_petitioners", "save_text_seals"]
 

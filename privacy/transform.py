@@ -2,15 +2,15 @@
 
 :class:`PersonalDataTransform` is the runner's :class:`~consumers.runner.EventTransform`. Inside the batch
 transaction, before the engine appends to the event store or folds, it replaces every plaintext petitioner
-with its sealed form (AES-256-GCM under the person's own key, see :mod:`events.pii`), and masks the personal
-data written in every free-text field (:mod:`events.text_sealing`: placeholders in the event, the sealed
+with its sealed form (AES-256-GCM under the person's own key, see :mod:`privacy.pii`), and masks the personal
+data written in every free-text field (:mod:`privacy.text_sealing`: placeholders in the event, the sealed
 originals in ``casetrack.text_seals``), so neither the event store nor any projection ever holds plaintext. Petitioners sealed at the source pass through; those of a
 forgotten person become the erased form. The keys of a batch are looked up in the batch's own transaction,
 with one query when they all exist; new ones are created and committed on the store's side connection first
-(see :mod:`consumers.pg_keystore`), so consumer processes never wait for each other's batches.
+(see :mod:`privacy.pg_keystore`), so consumer processes never wait for each other's batches.
 
 :func:`forget`, :func:`officer_lookup` and :func:`officer_texts` are what the ``casetrack forget`` and
-``casetrack officer-lookup`` commands do (:mod:`ops.cli_privacy`).
+``casetrack officer-lookup`` commands do (:mod:`casetrack.cli_privacy`).
 """
 
 from __future__ import annotations
@@ -24,23 +24,22 @@ from typing import Any
 import psycopg2
 import psycopg2.extensions
 
-from consumers.pg_keystore import unwrap_stored
 from consumers.pg_store import PgStoreTx
-from consumers.pg_text_seals import fetch_text_seals, received_petitioners, save_text_seals
 from consumers.ports import StoredEvent, StoreTx
 from events import data as d
 from events.catalog import Event
-from events.keystore import KeyStore, KeyWrapper, check_destroy_reason, check_person
-from events.petitioner_memory import PetitionerMemory
-from events.pii import (
+from privacy.keystore import KeyStore, KeyWrapper, check_destroy_reason, check_person, unwrap_stored
+from privacy.petitioner_memory import PetitionerMemory
+from privacy.pg_text_seals import fetch_text_seals, received_petitioners, save_text_seals
+from privacy.pii import (
     Kind,
     Pseudonymizer,
     Sealer,
     normalise,
     seal_events,
 )
-from events.text_pii import TextKind, normalise_value
-from events.text_sealing import CASE_TEXT_TYPES, PLACEHOLDER, TextSeal, open_seals, protect_texts
+from privacy.text_pii import TextKind, normalise_value
+from privacy.text_sealing import CASE_TEXT_TYPES, PLACEHOLDER, TextSeal, open_seals, protect_texts
 
 __all__ = [
     "ForgetResult",
@@ -58,7 +57,7 @@ audit_log = logging.getLogger("casetrack.audit")
 class PersonalDataTransform:
     """Seals the petitioners of a batch and masks the personal data in its free text (see the module
     docstring). ``keystore_for(tx)`` gives the key store bound to the batch transaction
-    (:func:`consumers.pg_keystore.keystore_for_tx`); without it the sealer's own key store is used (the
+    (:func:`privacy.pg_keystore.keystore_for_tx`); without it the sealer's own key store is used (the
     in-memory store in tests). Seals of free text go to ``casetrack.text_seals`` in the batch transaction; on
     another store (the in-memory one in tests) they are kept in :attr:`unstored_seals`.
 

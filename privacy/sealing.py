@@ -1,14 +1,14 @@
 """Per-person encryption of petitioners (crypto-shredding), for single values and for whole events.
 
-Nothing here does I/O except through the :class:`~events.keystore.KeyStore` port. Persons are identified by
-the pseudonyms of :mod:`events.pseudonyms`.
+Nothing here does I/O except through the :class:`~privacy.keystore.KeyStore` port. Persons are identified by
+the pseudonyms of :mod:`privacy.pseudonyms`.
 
 **Events.** :func:`seal_events` / :func:`seal_event` seal the petitioners of catalog events: the consumer calls
 them before anything is stored, and a producer can call them to encrypt at the source (then Kafka holds no
 plaintext either).
 
 **Sealing.** :class:`Sealer` encrypts the whole petitioner with AES-256-GCM under the person's data key
-(:mod:`events.keystore`), with a fresh random 96-bit nonce per seal (far below the 2**32 messages per key
+(:mod:`privacy.keystore`), with a fresh random 96-bit nonce per seal (far below the 2**32 messages per key
 bound for random nonces) and associated data binding the ciphertext to the format version and the person, so
 a ciphertext moved to another person's record fails authentication. The plaintext is padded to a multiple of
 :data:`PAD_BLOCK` bytes so that the ciphertext length does not reveal the length of a name. The sealed form
@@ -52,8 +52,8 @@ from pydantic import BaseModel
 
 from events import data as _data
 from events.catalog import Event
-from events.keystore import KEY_BYTES, MAX_PERSON_LEN, KeyStore, check_destroy_reason, check_person
-from events.pseudonyms import (
+from privacy.keystore import KEY_BYTES, MAX_PERSON_LEN, KeyStore, check_destroy_reason, check_person
+from privacy.pseudonyms import (
     FIELDS,
     PetitionerLike,
     Pseudonymizer,
@@ -375,7 +375,7 @@ class Sealer:
 
     def ciphers(self, keys: Mapping[str, bytes]) -> dict[str, tuple[AESGCM, bytes]]:
         """``person -> (AESGCM, petitioner associated data)`` for keys just returned by the key store, from the
-        shared cache (:mod:`events.text_sealing` seals free text with them under its own associated data)."""
+        shared cache (:mod:`privacy.text_sealing` seals free text with them under its own associated data)."""
         return self._aeads(keys)
 
     # --- internals -----------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import click
 
-from casetrack import bootstrap
-from casetrack.settings import Settings
+from app import bootstrap
+from app.settings import Settings
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -57,8 +57,8 @@ def forget(
     import psycopg2
     import psycopg2.errors
 
-    from consumers.personal_data import case_persons
-    from consumers.personal_data import forget as do_forget
+    from privacy.transform import case_persons
+    from privacy.transform import forget as do_forget
 
     if not (id_number or phone or case_ids or email or plate or bank_card):
         raise click.UsageError("give --id-number, --phone, --case, --email, --plate or --bank-card")
@@ -125,10 +125,10 @@ def officer_lookup(ctx: click.Context, subject: str, aggregate: str) -> None:
     import psycopg2
     import psycopg2.errors
 
-    from consumers.personal_data import officer_lookup as lookup
-    from consumers.personal_data import officer_texts
-    from consumers.pg_keystore import KeyStoreError
-    from events.pii import SealError
+    from privacy.pg_keystore import KeyStoreError
+    from privacy.pii import SealError
+    from privacy.transform import officer_lookup as lookup
+    from privacy.transform import officer_texts
 
     settings = _settings(ctx)
     ep = bootstrap.resolve_endpoints(settings, say=click.echo)

@@ -13,7 +13,7 @@ import logging
 import socket
 import ssl
 
-from casetrack.settings import KafkaSecurity
+from app.settings import KafkaSecurity
 
 PREFIX = "CASETRACK_KAFKA_SECURITY__"
 

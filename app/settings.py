@@ -12,24 +12,9 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from events.topics import Topics
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-
-
-class Topics(BaseModel):
-    """Kafka topic names (contract §1). The dead-letter topic of each is ``<topic>.dlq``."""
-
-    model_config = {"frozen": True}
-
-    case: str = "gov.case.events"
-    supervision: str = "gov.supervision.events"
-    rectification: str = "gov.rectification.events"
-
-    def all(self) -> tuple[str, str, str]:
-        return (self.case, self.supervision, self.rectification)
-
-    @staticmethod
-    def dlq(topic: str) -> str:
-        return f"{topic}.dlq"
 
 
 class KafkaSecurity(BaseModel):

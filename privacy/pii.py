@@ -1,17 +1,17 @@
 """Personal data of petitioners (个人信息): one import for everything the consumer, producers and tools use.
 
-* :mod:`events.pseudonyms`: normalisation of ID and phone numbers, and keyed pseudonyms (``p_`` / ``a_``).
-* :mod:`events.sealing`: per-person AES-256-GCM sealing, forgetting (crypto-shredding), and
+* :mod:`privacy.pseudonyms`: normalisation of ID and phone numbers, and keyed pseudonyms (``p_`` / ``a_``).
+* :mod:`privacy.sealing`: per-person AES-256-GCM sealing, forgetting (crypto-shredding), and
   :func:`seal_events` / :func:`seal_event` for the consumer and for producers that encrypt at the source.
-* :mod:`events.keystore`: the key-store port under both.
+* :mod:`privacy.keystore`: the key-store port under both.
 
 See the docs/personal-data.md for the whole picture (keys, roles, ``casetrack forget``, what cannot be erased).
 """
 
 from __future__ import annotations
 
-from events.keystore import PersonForgotten
-from events.pseudonyms import (
+from privacy.keystore import PersonForgotten
+from privacy.pseudonyms import (
     FIELDS,
     KINDS,
     MIN_PSEUDONYM_KEY_BYTES,
@@ -27,7 +27,7 @@ from events.pseudonyms import (
     normalise_phone,
     person_ref,
 )
-from events.sealing import (
+from privacy.sealing import (
     ALG,
     NONCE_BYTES,
     PAD_BLOCK,

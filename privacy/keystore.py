@@ -1,7 +1,7 @@
 """Per-person data keys for crypto-shredding: the :class:`KeyStore` port and an in-memory adapter.
 
 Petitioners' personal data is encrypted with a key that belongs to one person (identified by a
-pseudonym, see :mod:`events.pii`). Events are immutable, so "deleting" a person's data means destroying
+pseudonym, see :mod:`privacy.pii`). Events are immutable, so "deleting" a person's data means destroying
 that key: every ciphertext sealed under it becomes undecipherable noise, in the event store, in Kafka, in
 backups of either.
 
@@ -78,6 +78,10 @@ def check_destroy_reason(requested_by: str, reason: str) -> None:
     for label, value in (("requested_by", requested_by), ("reason", reason)):
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"{label} must be a non-blank string")
+
+
+class KeyStoreError(RuntimeError):
+    """The stored keys cannot be used as configured (for example, wrapped under another KEK)."""
 
 
 @runtime_checkable
@@ -284,3 +288,21 @@ class KeyWrapper:
 
 def _wrap_aad(owner: str) -> bytes:
     return b"casetrack/wrapped-key/v1\x00" + owner.encode("utf-8")
+
+
+def unwrap_stored(wrapper: KeyWrapper | None, owner: str, stored: bytes, kek_id: str | None) -> bytes:
+    """A key as stored (raw when ``kek_id`` is NULL, else wrapped under that KEK) in the clear."""
+    if kek_id is None:
+        if len(stored) != KEY_BYTES:
+            raise KeyStoreError("a stored key has the wrong length")
+        return stored
+    if wrapper is None:
+        raise KeyStoreError("stored keys are wrapped: configure the key-encryption key (KEK)")
+    if kek_id != wrapper.kek_id:
+        raise KeyStoreError(
+            "stored keys are wrapped under another key-encryption key than the configured one"
+        )
+    try:
+        return wrapper.unwrap(owner, stored)
+    except ValueError as exc:
+        raise KeyStoreError(str(exc)) from None

@@ -1,7 +1,7 @@
-"""The PostgreSQL adapter of :class:`events.keystore.KeyStore`, and the pseudonym key kept in the database.
+"""The PostgreSQL adapter of :class:`privacy.keystore.KeyStore`, and the pseudonym key kept in the database.
 
 Keys live in ``casetrack.person_keys`` (migration 0003), one row per person: a live row holds the 32-byte data
-key, raw or wrapped under a key-encryption key (:class:`events.keystore.KeyWrapper`); a tombstone holds no key
+key, raw or wrapped under a key-encryption key (:class:`privacy.keystore.KeyWrapper`); a tombstone holds no key
 and the time the person was forgotten. Key and tombstone share the primary key, so a creation and a
 destruction racing for one person are serialised by the unique index, whatever the snapshots: either the
 key is created first and the destruction clears it, or the tombstone is there first and the creation does
@@ -39,15 +39,17 @@ import psycopg2.extensions
 
 from consumers.pg_store import PgStoreTx
 from consumers.ports import StoreTx
-from events.keystore import (
+from privacy.keystore import (
     KEY_BYTES,
+    KeyStoreError,
     KeyWrapper,
     PersonForgotten,
     check_destroy_reason,
     check_person,
+    unwrap_stored,
 )
-from events.pii import MIN_PSEUDONYM_KEY_BYTES
-from events.text_sealing import TextSeal
+from privacy.pii import MIN_PSEUDONYM_KEY_BYTES
+from privacy.text_sealing import TextSeal
 
 __all__ = [
     "CursorKeyStore",
@@ -69,10 +71,6 @@ _INSERT = (
 )
 
 
-class KeyStoreError(RuntimeError):
-    """The stored keys cannot be used as configured (for example, wrapped under another KEK)."""
-
-
 def _unique_sorted(persons: Iterable[str]) -> list[str]:
     if isinstance(persons, str):
         raise TypeError("persons must be an iterable of str, not a str")
@@ -81,7 +79,7 @@ def _unique_sorted(persons: Iterable[str]) -> list[str]:
 
 
 class CursorKeyStore:
-    """A :class:`~events.keystore.KeyStore` on a cursor owned by the caller; it never commits or rolls back.
+    """A :class:`~privacy.keystore.KeyStore` on a cursor owned by the caller; it never commits or rolls back.
 
     Each batch method costs one statement when every key exists (the common case: repeat petitioners and
     redeliveries), and three when some are new.
@@ -204,24 +202,6 @@ class CursorKeyStore:
         return out
 
 
-def unwrap_stored(wrapper: KeyWrapper | None, owner: str, stored: bytes, kek_id: str | None) -> bytes:
-    """A key as stored (raw when ``kek_id`` is NULL, else wrapped under that KEK) in the clear."""
-    if kek_id is None:
-        if len(stored) != KEY_BYTES:
-            raise KeyStoreError("a stored key has the wrong length")
-        return stored
-    if wrapper is None:
-        raise KeyStoreError("stored keys are wrapped: configure the key-encryption key (KEK)")
-    if kek_id != wrapper.kek_id:
-        raise KeyStoreError(
-            "stored keys are wrapped under another key-encryption key than the configured one"
-        )
-    try:
-        return wrapper.unwrap(owner, stored)
-    except ValueError as exc:
-        raise KeyStoreError(str(exc)) from None
-
-
 def keystore_for_tx(wrapper: KeyWrapper | None) -> Callable[[StoreTx], CursorKeyStore]:
     """A function ``tx -> KeyStore`` binding keys to the consumer's batch transaction (a :class:`PgStoreTx`)."""
 
@@ -234,7 +214,7 @@ def keystore_for_tx(wrapper: KeyWrapper | None) -> Callable[[StoreTx], CursorKey
 
 
 class PgKeyStore:
-    """A :class:`~events.keystore.KeyStore` with its own connection; every call is one committed transaction.
+    """A :class:`~privacy.keystore.KeyStore` with its own connection; every call is one committed transaction.
 
     The connection opens on first use. Thread-safe (calls are serialised); use one handle per thread for
     parallelism.
@@ -293,7 +273,7 @@ class PgKeyStore:
     def save_text_seals(self, seals: Sequence[TextSeal]) -> None:
         """Store the sealed originals of masked free text (``casetrack.text_seals``), committed on return: what
         a producer sealing at the source calls before it sends the masked events (role ``casetrack_sealer``)."""
-        from consumers.pg_text_seals import save_text_seals
+        from privacy.pg_text_seals import save_text_seals
 
         with self._lock:
             if self._conn is None or self._conn.closed:

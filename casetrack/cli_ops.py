@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from casetrack import bootstrap
-from casetrack.settings import Settings
+from app import bootstrap
+from app.settings import Settings
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -70,8 +70,8 @@ def serve(ctx: click.Context, no_domain_metrics: bool, domain_cache: float) -> N
 @click.pass_context
 def lag(ctx: click.Context, as_json: bool, fail_above: int | None) -> None:
     """Per projection and partition: stored position, partition end, lag and age of the last event."""
+    from casetrack.term import console, show
     from ops.lag import measure_lag
-    from ops.term import console, show
 
     rows = measure_lag(_settings(ctx), _endpoints(ctx))
     if as_json:
@@ -149,9 +149,9 @@ def replay(
     Analysts keep querying the live generation until the swap; live consumers pause only for the swap
     itself and then continue from the new generation's positions.
     """
+    from casetrack.term import ProgressBar
     from ops.replay import FAMILIES, ReplayError
     from ops.replay import replay as do_replay
-    from ops.term import ProgressBar
 
     settings = _settings(ctx)
     ep = _endpoints(ctx)
@@ -222,8 +222,8 @@ def dlq_list(
     ctx: click.Context, topic: str | None, reason: str | None, state: str, limit: int, as_json: bool
 ) -> None:
     """Dead letters with their reasons, oldest first."""
+    from casetrack.term import console, show
     from ops.dlq_tool import fmt_coords, list_letters
-    from ops.term import console, show
 
     letters = list_letters(_endpoints(ctx).database_url, topic, reason, state, limit)
     if as_json:

@@ -16,20 +16,20 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 from prometheus_client import CollectorRegistry
 
-from casetrack.embedded import EmbeddedStack
-from casetrack.errors import probe_kafka
-from casetrack.settings import Settings
+from app.embedded import EmbeddedStack
+from app.errors import probe_kafka
+from app.settings import Settings
+from consumers.calendar_refresh import refresh_estimated_deadlines
 from consumers.dlq import DeadLetterSink, KafkaDeadLetterSink, dlq_topic
 from consumers.engine import FoldEngine
+from consumers.metrics import ConsumerMetrics
 from consumers.pg_store import PgStore
 from consumers.runner import EventTransform, ProjectionRunner, RunnerConfig
 from consumers.source import KafkaSource, SourceConfig
 from events.catalog import Aggregate
 from events.codec import Codec
-from events.keystore import KeyWrapper, decode_key_setting
-from events.pii import Pseudonymizer, Sealer
-from ops.calendar_refresh import refresh_estimated_deadlines
-from ops.metrics import ConsumerMetrics
+from privacy.keystore import KeyWrapper, decode_key_setting
+from privacy.pii import Pseudonymizer, Sealer
 from projections.base import Projection
 from projections.calendar import WorkCalendar
 from projections.case_deadlines import CaseDeadlines
@@ -60,7 +60,7 @@ def resolve_endpoints(
         # Fail in seconds, naming what was tried, rather than after kafka-python's 30 s of retries.
         probe_kafka(settings.kafka_bootstrap)
         if settings.kafka_security.protocol != "PLAINTEXT":
-            from casetrack.kafka_security import KafkaSecurityError, check_kafka_security
+            from app.kafka_security import KafkaSecurityError, check_kafka_security
 
             try:  # kafka-python would retry a refused TLS or SASL login for 30 s, then say "Unable to bootstrap"
                 check_kafka_security(settings.kafka_bootstrap, settings.kafka_security)
@@ -211,7 +211,7 @@ def build_sealer(settings: Settings, endpoints: Endpoints) -> Sealer:
     when set (production: from a secret store), else one generated once and kept in ``casetrack.secrets``."""
     import psycopg2
 
-    from consumers.pg_keystore import KeyStoreError, PgKeyStore, load_pseudonym_key
+    from privacy.pg_keystore import KeyStoreError, PgKeyStore, load_pseudonym_key
 
     wrapper = build_key_wrapper(settings)
     configured = None
@@ -235,8 +235,8 @@ def build_sealer(settings: Settings, endpoints: Endpoints) -> Sealer:
 def build_transform(settings: Settings, endpoints: Endpoints) -> EventTransform | None:
     """What rewrites events before they are stored: personal-data sealing, so that neither the event store nor
     a projection holds a plaintext petitioner. Keys are created on the batch's own transaction."""
-    from consumers.personal_data import PersonalDataTransform
-    from consumers.pg_keystore import keystore_for_tx
+    from privacy.pg_keystore import keystore_for_tx
+    from privacy.transform import PersonalDataTransform
 
     return PersonalDataTransform(
         build_sealer(settings, endpoints), keystore_for_tx(build_key_wrapper(settings))

@@ -2,7 +2,7 @@
 
 :func:`protect_texts` goes through every free-text field of every event type (:data:`TEXT_FIELDS`: the
 ``Text`` fields of :mod:`events.data`, list items included), finds personal data with
-:func:`events.text_pii.find`, and
+:func:`privacy.text_pii.find`, and
 
 * replaces each piece in the text by a typed placeholder bound to a pseudonym, ``[电话#1a2b3c4d]`` (the
   first 8 hex digits of the person), so the text keeps its meaning and analysts can still see that two
@@ -11,7 +11,7 @@
   :class:`TextSeal` that the consumer stores in ``casetrack.text_seals`` (never in the event).
 
 **Whose key.** The petitioner's when the value is theirs: their name (the case's petitioner, see
-:class:`events.text_pii.Known`), or a phone/ID number equal to theirs. Otherwise the value's own pseudonym
+:class:`privacy.text_pii.Known`), or a phone/ID number equal to theirs. Otherwise the value's own pseudonym
 (:meth:`Pseudonymizer.of_value`): a phone or ID number gets the pseudonym a petitioner with that identifier
 would get, so ``casetrack forget --phone`` reaches it too. Forgetting destroys the key, so the sealed original
 is gone with it; a person already forgotten gets an erased seal (no ciphertext), as petitioners do.
@@ -36,9 +36,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from events import data as _data
 from events.catalog import EVENT_TYPES, Event
-from events.pseudonyms import normalise_id_number, normalise_phone
-from events.sealing import NONCE_BYTES, Sealer, SealError
-from events.text_pii import LABELS, Known, Span, find, might_hold
+from privacy.pseudonyms import normalise_id_number, normalise_phone
+from privacy.sealing import NONCE_BYTES, Sealer, SealError
+from privacy.text_pii import LABELS, Known, Span, find, might_hold
 
 __all__ = [
     "PLACEHOLDER",
