@@ -1,32 +1,8 @@
 """Per-person data keys for crypto-shredding: the :class:`KeyStore` port and an in-memory adapter.
 
-Petitioners' personal data is encrypted with a key that belongs to one person (identified by a
-pseudonym, see :mod:`privacy.pii`). Events are immutable, so "deleting" a person's data means destroying
-that key: every ciphertext sealed under it becomes undecipherable noise, in the event store, in Kafka, in
-backups of either.
-
-Semantics every adapter must honour (``tests/contracts/keystore_contract.py`` checks them):
-
-* ``person`` is an opaque, non-empty string of at most :data:`MAX_PERSON_LEN` characters without NUL
-  (:func:`check_person`). In practice it is a pseudonym, never a plaintext identifier.
-* Keys are :data:`KEY_BYTES` (32) random bytes from a CSPRNG, returned as ``bytes`` (not ``memoryview`` or
-  ``bytearray``). A key never changes once created.
-* :meth:`KeyStore.get_or_create` is atomic: concurrent callers, in any number of processes, get the same key.
-* **Forgetting is permanent.** :meth:`KeyStore.destroy` removes the key material and leaves a tombstone for
-  the person, *whether or not a key existed* (an erasure request may arrive before the person's events were
-  consumed, or before a replay from Kafka re-seals them). After that, :meth:`KeyStore.get` returns ``None``,
-  :meth:`KeyStore.get_or_create` raises :class:`PersonForgotten` and never creates a fresh key, and the batch
-  variants leave the person out of their result. So a replay of old plaintext events cannot resurrect a
-  readable copy of a forgotten person's data: the sealer turns them into "erased" values instead.
-* A destruction is audited (who asked, why, when). ``requested_by`` and ``reason`` must be non-blank and must
-  not themselves contain the person's personal data.
-* Key material never appears in ``repr``/``str``, logs or exception messages.
-
-What adapters must additionally take care of (not testable here): keys at rest wrapped under a key-encryption
-key held outside the database (KMS/HSM or a secret file), so that a database dump alone reveals nothing;
-``destroy`` physically deleting the key row rather than flagging it; and backups of the key store having a
-bounded retention, because a key survives in every backup taken before its destruction and the shredding is
-only complete once the last of those backups has expired.
+Every adapter honours the semantics in docs/personal-data.md ("Key store semantics"), checked by
+``tests/contracts/keystore_contract.py``: atomic creation, permanent forgetting with a tombstone, audited
+destruction, no key material in ``repr``, logs or messages.
 """
 
 from __future__ import annotations

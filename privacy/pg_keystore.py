@@ -1,28 +1,8 @@
 """The PostgreSQL adapter of :class:`privacy.keystore.KeyStore`, and the pseudonym key kept in the database.
 
-Keys live in ``casetrack.person_keys`` (migration 0003), one row per person: a live row holds the 32-byte data
-key, raw or wrapped under a key-encryption key (:class:`privacy.keystore.KeyWrapper`); a tombstone holds no key
-and the time the person was forgotten. Key and tombstone share the primary key, so a creation and a
-destruction racing for one person are serialised by the unique index, whatever the snapshots: either the
-key is created first and the destruction clears it, or the tombstone is there first and the creation does
-nothing.
-
-Two handles onto the same rows:
-
-* :class:`CursorKeyStore` runs on a cursor the caller owns and never commits. The consumer binds one to the
-  batch transaction (:func:`keystore_for_tx`): keys are read in the batch transaction, and a committed event
-  never lacks its key. New keys are created and committed at once on a side connection of the store, not in
-  the batch: two consumer processes whose batches meet the same new person would otherwise queue on the
-  unique index until the first batch commits, which serialised ``--workers`` in measurements. The price is
-  that a batch rolled back after creating a key leaves that key behind, unused (a random key that seals
-  nothing; the retried batch uses it, and ``forget`` destroys it like any other). Without a side connection
-  (``create_with=None``) keys are created in the caller's transaction, atomically with it.
-* :class:`PgKeyStore` owns a connection and commits each call (``casetrack forget``, officer look-ups, producers
-  that seal at the source). :meth:`PgKeyStore.destroy` clears the key, tombstones the person and writes the
-  ``casetrack.erasure_audit`` row in one transaction.
-
-Statements must run under READ COMMITTED (PostgreSQL's default): a key created by a concurrent consumer is
-picked up by the next statement of the same transaction.
+:class:`CursorKeyStore` reads keys in the consumer's batch transaction and creates new ones on a side
+connection (so ``--workers`` do not queue on each other); :class:`PgKeyStore` owns a connection for
+``forget``, look-ups and producers. Why and how: docs/personal-data.md ("The PostgreSQL key store").
 """
 
 from __future__ import annotations

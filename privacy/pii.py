@@ -10,6 +10,7 @@ See the docs/personal-data.md for the whole picture (keys, roles, ``casetrack fo
 
 from __future__ import annotations
 
+from privacy.event_sealing import petitioner_model, seal_event, seal_events
 from privacy.keystore import PersonForgotten
 from privacy.pseudonyms import (
     FIELDS,
@@ -38,9 +39,6 @@ from privacy.sealing import (
     SealError,
     is_erased,
     is_sealed,
-    petitioner_model,
-    seal_event,
-    seal_events,
 )
 
 __all__ = [

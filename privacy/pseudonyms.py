@@ -1,29 +1,8 @@
 """Petitioners' identifiers (个人信息): normalisation and keyed pseudonyms. Pure; no I/O.
 
-**Normalisation.** The same person writes their identifiers in many spellings. :func:`normalise_id_number`
-and :func:`normalise_phone` map the spellings of one identifier to one string, so that they get one
-pseudonym and one key. Invalid identifiers (a wrong checksum, a foreign number, garbage) are still
-normalised consistently and still get a pseudonym: validity is reported by :func:`is_valid_id_number` and
-:func:`is_mobile`, it never decides whether data is protected.
-
-**Which identifier is the person.** :func:`identity` / :func:`person_ref`: the resident ID number when present,
-otherwise the phone number, otherwise nobody (the name alone identifies no one reliably). The same human
-seen once by ID number and once by phone alone gets two different pseudonyms: pseudonyms are derived from
-one identifier, and a phone number is not proof of identity (families share phones). Repeat-petition counts
-are therefore per identifier; erasure must name every identifier of the person (:meth:`Sealer.forget`).
-
-**Pseudonyms.** :class:`Pseudonymizer`: ``p_`` + hex of HMAC-SHA256(key, label ‖ kind ‖ value) truncated
-to 128 bits, domain-separated by kind, stable for as long as the key is unchanged. The key is what keeps the
-few billion mainland mobile numbers from being enumerated in minutes: it must be secret, random, at least 256 bits,
-and distinct from any key-encryption key. Rotating it changes every pseudonym, which orphans every data key
-(they are looked up by pseudonym) and splits every repeat count: treat it as permanent. Petitioners with only
-a name get an unlinkable ``a_`` person of their own (:func:`is_linkable` is false for it), so their data is
-encrypted and shreddable too; it just cannot be found again by identity, only through its case. Sealing
-events derives it from the event id (:meth:`Pseudonymizer.anonymous`), so a redelivery or replay finds the
-same key or tombstone; without an anchor it is random.
-
-**Hygiene.** No function here logs. Exception messages never quote personal values or keys; a
-:class:`Pseudonymizer` shows no key in its ``repr`` and refuses to be pickled.
+The person is the ID number, else the phone number, else an unlinkable ``a_`` person; pseudonyms are
+HMAC-SHA256 under a secret key that must never rotate. Details and trade-offs: docs/personal-data.md
+("Normalisation and pseudonyms").
 """
 
 from __future__ import annotations

@@ -1,37 +1,11 @@
-"""Per-person encryption of petitioners (crypto-shredding), for single values and for whole events.
+"""Per-person encryption of petitioners (crypto-shredding): :class:`Sealer` seals, unseals and forgets.
 
-Nothing here does I/O except through the :class:`~privacy.keystore.KeyStore` port. Persons are identified by
-the pseudonyms of :mod:`privacy.pseudonyms`.
-
-**Events.** :func:`seal_events` / :func:`seal_event` seal the petitioners of catalog events: the consumer calls
-them before anything is stored, and a producer can call them to encrypt at the source (then Kafka holds no
-plaintext either).
-
-**Sealing.** :class:`Sealer` encrypts the whole petitioner with AES-256-GCM under the person's data key
-(:mod:`privacy.keystore`), with a fresh random 96-bit nonce per seal (far below the 2**32 messages per key
-bound for random nonces) and associated data binding the ciphertext to the format version and the person, so
-a ciphertext moved to another person's record fails authentication. The plaintext is padded to a multiple of
-:data:`PAD_BLOCK` bytes so that the ciphertext length does not reveal the length of a name. The sealed form
-is plain JSON::
-
-    {"v": 1, "alg": "AES-256-GCM", "person": "p_…", "nonce": "<base64>", "ct": "<base64>"}
-    {"v": 1, "person": "p_…", "erased": true}          # nothing left to decrypt
-
-**Forgetting (crypto-shredding).** :meth:`Sealer.forget` destroys the keys of every identifier of the person.
-Afterwards :meth:`Sealer.unseal` returns ``None`` (erased) for everything sealed under them, and because the
-key store refuses to create a new key for a forgotten person, sealing *new* plaintext for them yields the
-erased form instead of a readable ciphertext. That is what makes replays safe: re-consuming old plaintext
-events from Kafka cannot resurrect a forgotten person's data. The price, deliberately paid: if a forgotten
-person petitions again, their petitioner fields are stored as erased too (the case facts are kept). The
-sealer cannot tell a replayed event from a new one without trusting producer clocks, and it fails closed.
-
-Residual exposure to know about: the pseudonym stays in immutable events and in the key store's tombstone,
-so whoever holds the pseudonym key *and* the person's identifier can still find which cases carried that
-identifier; plaintext sent by producers stays in Kafka until the topic's retention expires; and a destroyed
-key lives on in key-store backups until they expire.
-
-**Hygiene.** No function here logs. Exception messages never quote personal values or keys, and the
-``repr`` of every key-holding object shows no key material; those objects also refuse to be pickled.
+Each petitioner is sealed with AES-256-GCM under its person's data key (:mod:`privacy.keystore`), bound to
+the person by associated data and padded so the length of a name does not show; forgetting destroys the keys,
+after which every copy reads as erased and new plaintext for that person is stored erased too (so replays
+cannot resurrect it). No I/O except through the KeyStore port; nothing here logs or quotes personal values.
+Sealing whole events is :mod:`privacy.event_sealing`. Design, format and residual exposure:
+docs/personal-data.md ("Encryption at rest", "Forgetting a person", "What casetrack cannot erase").
 """
 
 from __future__ import annotations
@@ -50,8 +24,6 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel
 
-from events import data as _data
-from events.catalog import Event
 from privacy.keystore import KEY_BYTES, MAX_PERSON_LEN, KeyStore, check_destroy_reason, check_person
 from privacy.pseudonyms import (
     FIELDS,
@@ -73,9 +45,6 @@ __all__ = [
     "Sealer",
     "is_erased",
     "is_sealed",
-    "petitioner_model",
-    "seal_event",
-    "seal_events",
 ]
 
 SEALED_VERSION: Final = 1
@@ -255,6 +224,36 @@ class Sealer:
         if anchors is not None and len(anchors) != len(petitioners):
             raise ValueError("anchors must have one entry per petitioner")
         out: list[Sealed | None] = [None] * len(petitioners)
+        todo = self._plan(petitioners, anchors, out)
+        if not todo:
+            return out
+        aeads = self._aeads(self._keystore.get_or_create_many({person for _, person, _ in todo}))
+        nonces = os.urandom(NONCE_BYTES * len(todo))
+        b64 = binascii.b2a_base64
+        for n, (i, person, plaintext) in enumerate(todo):
+            found = aeads.get(person)
+            if found is None:  # forgotten: never produce a readable ciphertext again
+                out[i] = _erased(person)
+                continue
+            aead, aad = found
+            nonce = nonces[n * NONCE_BYTES : (n + 1) * NONCE_BYTES]
+            out[i] = {
+                "v": SEALED_VERSION,
+                "alg": ALG,
+                "person": person,
+                "nonce": b64(nonce, newline=False).decode("ascii"),
+                "ct": b64(aead.encrypt(nonce, plaintext, aad), newline=False).decode("ascii"),
+            }
+        return out
+
+    def _plan(
+        self,
+        petitioners: Sequence[PetitionerLike | None],
+        anchors: Sequence[str] | None,
+        out: list[Sealed | None],
+    ) -> list[tuple[int, str, bytes]]:
+        """(index, person, plaintext) of each petitioner still to seal; already-sealed ones go straight to
+        ``out``, blank ones stay ``None``."""
         todo: list[tuple[int, str, bytes]] = []
         # Repeat petitioners within a batch are common; this memo (raw identifier -> pseudonym) lives only as long
         # as the batch itself, so it keeps no personal data in memory beyond what the caller already holds.
@@ -284,26 +283,7 @@ class Sealer:
                 else:
                     person = memo[memo_key] = pseudonymizer._pseudonym(*ident)
             todo.append((i, person, _encode(fields)))
-        if not todo:
-            return out
-        aeads = self._aeads(self._keystore.get_or_create_many({person for _, person, _ in todo}))
-        nonces = os.urandom(NONCE_BYTES * len(todo))
-        b64 = binascii.b2a_base64
-        for n, (i, person, plaintext) in enumerate(todo):
-            found = aeads.get(person)
-            if found is None:  # forgotten: never produce a readable ciphertext again
-                out[i] = _erased(person)
-                continue
-            aead, aad = found
-            nonce = nonces[n * NONCE_BYTES : (n + 1) * NONCE_BYTES]
-            out[i] = {
-                "v": SEALED_VERSION,
-                "alg": ALG,
-                "person": person,
-                "nonce": b64(nonce, newline=False).decode("ascii"),
-                "ct": b64(aead.encrypt(nonce, plaintext, aad), newline=False).decode("ascii"),
-            }
-        return out
+        return todo
 
     # --- unsealing -----------------------------------------------------------------------------------
     def unseal(self, sealed: Mapping[str, Any] | BaseModel) -> dict[str, str] | None:
@@ -400,70 +380,3 @@ class Sealer:
                     while len(cache) > self._cache_size:
                         cache.popitem(last=False)
         return out
-
-
-# --- events -------------------------------------------------------------------------------------------
-def seal_events(events: Sequence[Event], sealer: Sealer) -> list[Event]:
-    """The events, in order, with every plaintext petitioner replaced by its sealed form (or its erased form,
-    for a forgotten person). One key-store round trip for the whole list.
-
-    The one place both sides use: the consumer, before anything reaches the event store or a projection,
-    and a producer that encrypts at the source (then Kafka never holds the plaintext either). Only
-    ``case.received`` carries personal data. Every other event, and a petitioner already sealed or erased, is
-    returned as the same object. A petitioner without any non-blank field is dropped (``petitioner`` unset).
-    The ``a_`` person of a name-only petitioner is derived from the event id, so sealing is repeatable.
-    """
-    positions: list[tuple[int, int]] = []  # (event index, -1 for ``petitioner`` or k for co_petitioners[k])
-    petitioners: list[Mapping[str, object]] = []
-    anchors: list[str] = []
-    for i, event in enumerate(events):
-        data = event.data
-        if not isinstance(data, _data.CaseReceived):
-            continue
-        if type(data.petitioner) is _data.Petitioner:
-            positions.append((i, -1))
-            petitioners.append(data.petitioner.__dict__)  # the field values; cheaper than model_dump
-            anchors.append(event.id)
-        for k, co in enumerate(data.co_petitioners or ()):  # further petitioners: each under their own key
-            if type(co) is _data.Petitioner:
-                positions.append((i, k))
-                petitioners.append(co.__dict__)
-                anchors.append(f"{event.id}#{k + 1}")
-    out = list(events)
-    if positions:
-        sealed = sealer.seal_many(petitioners, anchors=anchors)
-        changes: dict[int, dict[int, Sealed | None]] = {}
-        for (i, k), value in zip(positions, sealed, strict=True):
-            changes.setdefault(i, {})[k] = value
-        for i, by_slot in changes.items():
-            out[i] = _with_petitioner(out[i], by_slot)
-    return out
-
-
-def seal_event(event: Event, sealer: Sealer) -> Event:
-    """:func:`seal_events` for one event (a producer sending one at a time)."""
-    return seal_events([event], sealer)[0]
-
-
-def petitioner_model(sealed: Sealed | None) -> _data.SealedPetitioner | _data.ErasedPetitioner | None:
-    """The ``events.data`` model of a sealed or erased form (validated), as events carry it."""
-    if sealed is None:
-        return None
-    if "erased" in sealed:
-        return _data.ErasedPetitioner.model_validate(sealed)
-    return _data.SealedPetitioner.model_validate(sealed)
-
-
-def _with_petitioner(event: Event, by_slot: Mapping[int, Sealed | None]) -> Event:
-    # Validating the payload again (in pydantic-core, sealed form included) is cheaper than two model_copy
-    # calls, and checks the sealed form against the catalog's model on the way. Slot -1 is ``petitioner``,
-    # slot k is ``co_petitioners[k]`` (a co-petitioner with nothing to protect is dropped from the list).
-    fields = dict(event.data.__dict__)
-    if -1 in by_slot:
-        fields["petitioner"] = by_slot[-1]
-    co = fields.get("co_petitioners")
-    if co and any(k >= 0 for k in by_slot):
-        kept = [by_slot[k] if k in by_slot else p for k, p in enumerate(co)]
-        fields["co_petitioners"] = [p for p in kept if p is not None] or None
-    data = type(event.data).model_validate(fields)
-    return event.model_copy(update={"data": data})

@@ -1,22 +1,8 @@
 """Personal data written into free text (个人信息 in summaries, replies, reasons, notes): the detector. Pure.
 
-:func:`find` returns the spans of a text that identify someone: mainland mobile and landline numbers (spaces,
-dashes, brackets, ``+86``/``0086``), 18-digit resident ID numbers (ISO 7064 check character and a real birth
-date, so an order number is not taken for one; 15-digit ones only after 身份证), bank card numbers (Luhn, an
-issuer digit 3-6), e-mail addresses, licence plates, and a known person's own name (the petitioner of the
-case: a name of anyone else cannot be found reliably without NLP, see docs/personal-data.md).
-
-**Cost.** Almost every text is ruled out by one C-level scan (:data:`_TRIGGER`: no digit and no ``@``) plus a
-substring test for the known name. Candidates come from one compiled regex; libraries run only on the rare
-candidates that need them: ``phonenumbers`` validates landlines (its ``PhoneNumberMatcher`` costs ~230 µs per
-text, ``parse`` + ``is_valid_number`` ~70 µs, so it only sees numbers that start with a trunk ``0``), and
-``stdnum.luhn`` checks bank cards (~7 µs). ``stdnum.cn.ric`` costs ~130 µs a call (it loads its region
-database), so the ID check character is computed here, as :mod:`privacy.pseudonyms` already does.
-
-A mobile number typed in Chinese numerals (``幺三九八七六五四三二一``, as hotline operators transcribe
-what they hear) is found too. **Near misses** that are left alone: a number after an order/case keyword (工单号, 订单, 编号, 案号, 流水号...),
-digits glued to letters (``HX2026120300123``), dates, amounts, 400/800 service numbers, 5-digit hotlines, and
-placeholders already written by :mod:`privacy.text_sealing` (``[电话#1a2b3c4d]``).
+:func:`find` returns the spans that identify someone (phones, ID numbers, bank cards, e-mail, plates, the
+petitioner's own name), cheaply ruling out most texts with one scan. What is found, the near misses left
+alone and the cost: docs/personal-data.md ("The free-text detector").
 """
 
 from __future__ import annotations

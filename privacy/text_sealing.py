@@ -1,23 +1,8 @@
 """Personal data in free text: masked in the event, the original sealed under its person's key. No I/O.
 
-:func:`protect_texts` goes through every free-text field of every event type (:data:`TEXT_FIELDS`: the
-``Text`` fields of :mod:`events.data`, list items included), finds personal data with
-:func:`privacy.text_pii.find`, and
-
-* replaces each piece in the text by a typed placeholder bound to a pseudonym, ``[电话#1a2b3c4d]`` (the
-  first 8 hex digits of the person), so the text keeps its meaning and analysts can still see that two
-  mentions are one person;
-* seals the original (exactly as written) with AES-256-GCM under that person's data key, in a
-  :class:`TextSeal` that the consumer stores in ``casetrack.text_seals`` (never in the event).
-
-**Whose key.** The petitioner's when the value is theirs: their name (the case's petitioner, see
-:class:`privacy.text_pii.Known`), or a phone/ID number equal to theirs. Otherwise the value's own pseudonym
-(:meth:`Pseudonymizer.of_value`): a phone or ID number gets the pseudonym a petitioner with that identifier
-would get, so ``casetrack forget --phone`` reaches it too. Forgetting destroys the key, so the sealed original
-is gone with it; a person already forgotten gets an erased seal (no ciphertext), as petitioners do.
-
-Masking is deterministic (same text, same petitioner, same pseudonym key: same result), so redeliveries and
-replays store identical events; already masked text is left alone. See docs/personal-data.md.
+:func:`protect_texts` replaces each piece by a typed placeholder bound to a pseudonym (``[电话#1a2b3c4d]``)
+and seals the original in a :class:`TextSeal`; masking is deterministic, so replays store identical events.
+Whose key seals what: docs/personal-data.md ("Masking and sealing free text").
 """
 
 from __future__ import annotations

@@ -29,8 +29,9 @@ from kafka import KafkaProducer
 from events.catalog import Aggregate, Event
 from events.codec import Codec
 from events.topics import Topics
+from privacy.event_sealing import seal_events
 from privacy.petitioner_memory import PetitionerMemory
-from privacy.sealing import Sealer, seal_events
+from privacy.sealing import Sealer
 from privacy.text_sealing import TextSeal, protect_texts
 
 #: where a producer stores the sealed originals of masked free text (``PgKeyStore.save_text_seals``)

@@ -12,7 +12,7 @@
 * ``public.published_reports``: the analysts' view of it (aggregate figures only, no personal data).
 * Role ``casetrack_reporter`` (NOLOGIN group): reads the event store for the cuts and publishes reports.
 * Several petitioners on one case (``case.received`` ``co_petitioners``, each sealed under their own key by
-  :func:`privacy.sealing.seal_events`): ``public.case_petitioners`` and ``casetrack.petitioner_keys`` list
+  :func:`privacy.event_sealing.seal_events`): ``public.case_petitioners`` and ``casetrack.petitioner_keys`` list
   them beside the first, so ``casetrack officer-lookup`` opens them and ``forget --case`` forgets them.
 
 Revision ID: 0012
