@@ -18,6 +18,8 @@ from app import bootstrap
 from app.embedded import EmbeddedStack
 from app.errors import EXIT_ERROR, CasetrackError, translate
 from app.settings import Settings, load_settings
+from casetrack.options import settings_of as _settings
+from casetrack.options import workers_option
 from projections.kpi_settings import sync_kpi_settings
 
 
@@ -28,12 +30,6 @@ def _settings_problems(exc: ValidationError) -> str:
         name = "CASETRACK_" + "__".join(str(p) for p in err["loc"]).upper()
         lines.append(f"{name}: {err['msg']}")
     return "; ".join(lines)
-
-
-def _settings(ctx: click.Context) -> Settings:
-    settings = ctx.obj
-    assert isinstance(settings, Settings)
-    return settings
 
 
 class _Group(click.Group):
@@ -223,13 +219,7 @@ def produce(ctx: click.Context, file: Path, skip_invalid: bool, binary_mode: boo
 
 @main.command()
 @click.option("--until-caught-up", is_flag=True, help="Process everything there is, then exit 0.")
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    default=1,
-    show_default=True,
-    help="Processes over disjoint partitions (the fold is CPU-bound: one core each).",
-)
+@workers_option("Processes over disjoint partitions (the fold is CPU-bound: one core each).")
 @click.option(
     "--group/--no-group",
     default=False,

@@ -12,13 +12,8 @@ from typing import Any
 import click
 
 from app import bootstrap
-from app.settings import Settings
-
-
-def _settings(ctx: click.Context) -> Settings:
-    settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
-    return settings
+from casetrack.options import settings_of as _settings
+from casetrack.options import workers_option
 
 
 def _endpoints(ctx: click.Context, schema: bool = True) -> bootstrap.Endpoints:
@@ -126,13 +121,9 @@ def _age(seconds: float | None) -> str:
 )
 @click.option("--keep-retired", is_flag=True, help="Keep the old generation's rows (delete them later).")
 @click.option("--no-progress", is_flag=True, help="No progress bar (logs and the summary only).")
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    default=1,
-    show_default=True,
-    help="Processes folding in parallel (one core each): over partitions (kafka) or slices of the aggregates "
-    "(event-store).",
+@workers_option(
+    "Processes folding in parallel (one core each): over partitions (kafka) or slices of the aggregates "
+    "(event-store)."
 )
 @click.pass_context
 def replay(
