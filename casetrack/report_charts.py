@@ -43,6 +43,28 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return ticks
 
 
+@dataclass(frozen=True)
+class _TrendFrame:
+    """The plot area of :func:`trend` and its two scales (cases on the left, rates on the right)."""
+
+    left: int
+    top: int
+    pw: int
+    ph: int
+    slot: float
+    ymax: float
+    rlo: float
+
+    def y(self, v: float) -> float:
+        return self.top + self.ph - v / self.ymax * self.ph
+
+    def yr(self, r: float) -> float:
+        return self.top + self.ph - (r - self.rlo) / (1 - self.rlo) * self.ph
+
+    def centre(self, i: int) -> float:
+        return self.left + i * self.slot + self.slot / 2
+
+
 def trend(
     days: Sequence[tuple[dt.date, int, float | None]],
     rest_days: set[dt.date],
@@ -55,71 +77,92 @@ def trend(
     if not days:
         return '<svg class="chart" viewBox="0 0 10 10"></svg>'
     left, right, top, bottom = 56, 64, 20, 46
-    pw, ph = width - left - right, height - top - bottom
-    n = len(days)
-    slot = pw / n
-    ymax = nice_ticks(0, max(1, max(d[1] for d in days)))[-1]
     rates = [d[2] for d in days if d[2] is not None]
     rlo = max(0.0, math.floor((min(rates, default=0.9) - 0.02) * 20) / 20)  # a 5% step below the lowest rate
-    rlo = min(rlo, 0.9)
-
-    def y(v: float) -> float:
-        return top + ph - v / ymax * ph
-
-    def yr(r: float) -> float:
-        return top + ph - (r - rlo) / (1 - rlo) * ph
-
+    f = _TrendFrame(
+        left=left,
+        top=top,
+        pw=width - left - right,
+        ph=height - top - bottom,
+        slot=(width - left - right) / len(days),
+        ymax=nice_ticks(0, max(1, max(d[1] for d in days)))[-1],
+        rlo=min(rlo, 0.9),
+    )
     out = [
         f'<svg class="chart" width="{width}" viewBox="0 0 {width} {height}" role="img" aria-label="daily intake and on-time rate">'
     ]
-    for i, (day, _, _) in enumerate(days):
-        if day in rest_days:
-            out.append(
-                f'<rect x="{left + i * slot:.1f}" y="{top}" width="{slot:.1f}" height="{ph}" fill="#f3f4f6"/>'
-            )
-    for t in nice_ticks(0, ymax):
-        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{y(t):.1f}" y2="{y(t):.1f}" stroke="{GRID}"/>')
-        out.append(f'<text x="{left - 8}" y="{y(t) + 4:.1f}" text-anchor="end" class="tick">{t:,.0f}</text>')
-    for r in nice_ticks(rlo, 1.0, 4):
-        if rlo <= r <= 1.0:
-            out.append(
-                f'<text x="{left + pw + 8}" y="{yr(r) + 4:.1f}" class="tick" fill="{GREEN}">{r:.0%}</text>'
-            )
-    bw = max(slot * 0.7, 1.0)
-    for i, (day, received, _) in enumerate(days):
-        x = left + i * slot + (slot - bw) / 2
-        colour = BLUE_LIGHT if day in rest_days else BLUE
-        out.append(
-            f'<rect x="{x:.1f}" y="{y(received):.1f}" width="{bw:.1f}" height="{top + ph - y(received):.1f}" '
-            f'fill="{colour}" rx="1.5"><title>{day:%Y-%m-%d}: {received:,} cases received</title></rect>'
-        )
-    every = max(1, math.ceil(n / 16))
-    for i, (day, _, _) in enumerate(days):
-        if i % every == 0 or i == n - 1:
-            x = left + i * slot + slot / 2
-            out.append(
-                f'<text x="{x:.1f}" y="{top + ph + 18}" text-anchor="middle" class="tick">{day:%m-%d}</text>'
-            )
-    points = [
-        (left + i * slot + slot / 2, yr(r), day, r) for i, (day, _, r) in enumerate(days) if r is not None
-    ]
-    if points:
-        path = " ".join(f"{'M' if j == 0 else 'L'}{x:.1f},{yy:.1f}" for j, (x, yy, _, _) in enumerate(points))
-        out.append(
-            f'<path d="{path}" fill="none" stroke="{GREEN}" stroke-width="2.5" stroke-linejoin="round"/>'
-        )
-        for x, yy, day, r in points:
-            out.append(
-                f'<circle cx="{x:.1f}" cy="{yy:.1f}" r="3" fill="#fff" stroke="{GREEN}" stroke-width="2">'
-                f"<title>{day:%Y-%m-%d}: on-time rate {r:.2%}</title></circle>"
-            )
+    out += _trend_grid(f, days, rest_days)
+    out += _trend_bars(f, days, rest_days)
+    out += _trend_line(f, days)
     out.append(
-        f'<line x1="{left}" x2="{left + pw}" y1="{top + ph}" y2="{top + ph}" stroke="{AXIS}"/>'
+        f'<line x1="{left}" x2="{left + f.pw}" y1="{top + f.ph}" y2="{top + f.ph}" stroke="{AXIS}"/>'
         f'<text x="{left}" y="{height - 6}" class="axis-label">受理量 Cases received / day (bars; light: rest day 休息日)</text>'
-        f'<text x="{left + pw}" y="{height - 6}" text-anchor="end" class="axis-label" fill="{GREEN}">'
+        f'<text x="{left + f.pw}" y="{height - 6}" text-anchor="end" class="axis-label" fill="{GREEN}">'
         "按时办结率 On-time rate of the day's resolutions (line)</text></svg>"
     )
     return "".join(out)
+
+
+def _trend_grid(
+    f: _TrendFrame, days: Sequence[tuple[dt.date, int, float | None]], rest_days: set[dt.date]
+) -> list[str]:
+    """Rest-day shading, horizontal grid lines and both axes' tick labels."""
+    out = [
+        f'<rect x="{f.left + i * f.slot:.1f}" y="{f.top}" width="{f.slot:.1f}" height="{f.ph}" fill="#f3f4f6"/>'
+        for i, (day, _, _) in enumerate(days)
+        if day in rest_days
+    ]
+    for t in nice_ticks(0, f.ymax):
+        out.append(
+            f'<line x1="{f.left}" x2="{f.left + f.pw}" y1="{f.y(t):.1f}" y2="{f.y(t):.1f}" stroke="{GRID}"/>'
+        )
+        out.append(
+            f'<text x="{f.left - 8}" y="{f.y(t) + 4:.1f}" text-anchor="end" class="tick">{t:,.0f}</text>'
+        )
+    for r in nice_ticks(f.rlo, 1.0, 4):
+        if f.rlo <= r <= 1.0:
+            out.append(
+                f'<text x="{f.left + f.pw + 8}" y="{f.yr(r) + 4:.1f}" class="tick" fill="{GREEN}">{r:.0%}</text>'
+            )
+    return out
+
+
+def _trend_bars(
+    f: _TrendFrame, days: Sequence[tuple[dt.date, int, float | None]], rest_days: set[dt.date]
+) -> list[str]:
+    """One bar per day (lighter on rest days) and the day labels, at most about 16 of them."""
+    out = []
+    bw = max(f.slot * 0.7, 1.0)
+    for i, (day, received, _) in enumerate(days):
+        x = f.left + i * f.slot + (f.slot - bw) / 2
+        colour = BLUE_LIGHT if day in rest_days else BLUE
+        out.append(
+            f'<rect x="{x:.1f}" y="{f.y(received):.1f}" width="{bw:.1f}" height="{f.top + f.ph - f.y(received):.1f}" '
+            f'fill="{colour}" rx="1.5"><title>{day:%Y-%m-%d}: {received:,} cases received</title></rect>'
+        )
+    n = len(days)
+    every = max(1, math.ceil(n / 16))
+    for i, (day, _, _) in enumerate(days):
+        if i % every == 0 or i == n - 1:
+            out.append(
+                f'<text x="{f.centre(i):.1f}" y="{f.top + f.ph + 18}" text-anchor="middle" class="tick">{day:%m-%d}</text>'
+            )
+    return out
+
+
+def _trend_line(f: _TrendFrame, days: Sequence[tuple[dt.date, int, float | None]]) -> list[str]:
+    """The on-time rate as a line with a marker per day that has resolutions."""
+    points = [(f.centre(i), f.yr(r), day, r) for i, (day, _, r) in enumerate(days) if r is not None]
+    if not points:
+        return []
+    path = " ".join(f"{'M' if j == 0 else 'L'}{x:.1f},{yy:.1f}" for j, (x, yy, _, _) in enumerate(points))
+    out = [f'<path d="{path}" fill="none" stroke="{GREEN}" stroke-width="2.5" stroke-linejoin="round"/>']
+    for x, yy, day, r in points:
+        out.append(
+            f'<circle cx="{x:.1f}" cy="{yy:.1f}" r="3" fill="#fff" stroke="{GREEN}" stroke-width="2">'
+            f"<title>{day:%Y-%m-%d}: on-time rate {r:.2%}</title></circle>"
+        )
+    return out
 
 
 @dataclass(frozen=True)

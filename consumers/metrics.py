@@ -22,6 +22,13 @@ class ConsumerMetrics:
 
     def __init__(self, registry: CollectorRegistry, stall_after_seconds: float = 60.0) -> None:
         self.stall_after_seconds = stall_after_seconds
+        self._counters(registry)
+        self._histograms(registry)
+        self._gauges(registry)
+        self._caught_up_at: dict[TP, float] = {}
+        self._advanced_at: dict[TP, tuple[int, float]] = {}
+
+    def _counters(self, registry: CollectorRegistry) -> None:
         self.records = Counter(
             "casetrack_records_consumed", "Kafka records read and committed, valid or not.", ["topic"],
             registry=registry,
@@ -42,6 +49,11 @@ class ConsumerMetrics:
             "casetrack_late_refolds", "Aggregates re-folded from history because a late event arrived.",
             registry=registry,
         )  # fmt: skip
+        self.db_retries = Counter(
+            "casetrack_db_retries", "Batches retried after a database error.", registry=registry
+        )
+
+    def _histograms(self, registry: CollectorRegistry) -> None:
         self.batch_records = Histogram(
             "casetrack_batch_records", "Records per processed batch.",
             buckets=(1, 10, 100, 500, 1000, 2000, 5000, 10000), registry=registry,
@@ -55,6 +67,8 @@ class ConsumerMetrics:
             "Age of an event (now minus its CloudEvents time) when its batch committed: end-to-end latency.",
             buckets=_AGE_BUCKETS, registry=registry,
         )  # fmt: skip
+
+    def _gauges(self, registry: CollectorRegistry) -> None:
         self.position = Gauge(
             "casetrack_consumer_position", "Next offset to consume (stored in PostgreSQL).", ["topic", "partition"],
             registry=registry,
@@ -76,16 +90,11 @@ class ConsumerMetrics:
             "1 when the partition has lag but its position has not advanced for the stall period.",
             ["topic", "partition"], registry=registry,
         )  # fmt: skip
-        self.db_retries = Counter(
-            "casetrack_db_retries", "Batches retried after a database error.", registry=registry
-        )
         self.last_batch = Gauge(
             "casetrack_last_batch_timestamp_seconds",
             "Unix time of the last committed batch.",
             registry=registry,
         )
-        self._caught_up_at: dict[TP, float] = {}
-        self._advanced_at: dict[TP, tuple[int, float]] = {}
 
     def batch_done(self, stats: BatchStats) -> None:
         now = dt.datetime.now(dt.UTC)
