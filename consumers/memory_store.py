@@ -1,19 +1,30 @@
-"""An in-memory adapter of :class:`consumers.ports.Store`, for fast tests of the engine and runner.
+"""An in-memory adapter of :class:`consumers.ports.Store`, for fast tests of the engine and the runner.
 
-It honours the same contract as the PostgreSQL adapter (the shared suite in ``tests/contracts`` checks
-both): transactions are all-or-nothing (work happens on a copy that replaces the committed state only on
-success), positions are compare-and-set, and the event store is append-only.
+Same contract as the PostgreSQL adapter (``tests/contracts/store_contract.py``): all-or-nothing transactions
+(work on a copy), compare-and-set positions, an append-only event store. Failures can be injected (the next
+N begins, commits or reads raise a given error) to drive the runner's retry and fencing paths; see
+docs/architecture.md ("Testing the consumer loop").
 """
 
 from __future__ import annotations
 
 import copy
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from consumers.ports import TP, DeadLetter, Fenced, PositionUpdate, StateRow, StoredEvent, Tracked
+from consumers.ports import (
+    TP,
+    DeadLetter,
+    Fenced,
+    PositionUpdate,
+    StateRow,
+    StoredEvent,
+    StoreUnavailable,
+    Tracked,
+)
 from events.catalog import Event
 
 
@@ -92,27 +103,66 @@ class MemoryStoreTx:
             self.data.dead_letters.setdefault((d.topic, d.partition, d.offset), d)
 
 
+FaultPoint = Literal["begin", "commit", "read"]
+"""Where an injected failure strikes: opening a transaction, committing one (after its block ran, so its work
+is discarded), or a read outside a transaction (``positions``, ``live_generation``)."""
+
+
 class MemoryStore:
     """The whole store in a few dicts; ``rows(table, generation)`` shows what a table would hold."""
 
     def __init__(self) -> None:
         self._data = _Data()
+        self._faults: dict[str, deque[BaseException]] = {"begin": deque(), "commit": deque(), "read": deque()}
+        self.commits = 0  # transactions committed
+        self.rollbacks = (
+            0  # transactions rolled back (an exception in the block, or an injected commit failure)
+        )
 
+    # -- failure injection --------------------------------------------------------------------------
+    def fail_next(self, at: FaultPoint, times: int = 1, error: BaseException | None = None) -> None:
+        """Make the next ``times`` operations at ``at`` raise ``error`` (default: :class:`StoreUnavailable`,
+        as a broken connection does); e.g. ``Fenced(...)`` at ``commit`` for a competing writer."""
+        for _ in range(times):
+            self._faults[at].append(error or StoreUnavailable(f"injected: the connection broke at {at}"))
+
+    def pending_faults(self, at: FaultPoint) -> int:
+        """How many injected failures at ``at`` have not struck yet."""
+        return len(self._faults[at])
+
+    def set_live(self, family: str, generation: int) -> None:
+        """Swap ``family``'s live generation, as ``replay`` does (live writers of the old one get fenced)."""
+        self._data.live[family] = generation
+
+    def _strike(self, at: FaultPoint) -> None:
+        if self._faults[at]:
+            raise self._faults[at].popleft()
+
+    # -- the port -----------------------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[MemoryStoreTx]:
+        self._strike("begin")
         work = copy.copy(self._data)
         for name in ("events", "states", "rows", "positions", "dead_letters", "live"):
             setattr(work, name, dict(getattr(self._data, name)))
-        yield MemoryStoreTx(work)
+        try:
+            yield MemoryStoreTx(work)
+            self._strike("commit")
+        except BaseException:
+            self.rollbacks += 1
+            raise
         self._data = work  # reached only without an exception: all or nothing
+        self.commits += 1
 
     def positions(self, generation: int, partitions: Sequence[TP]) -> dict[TP, int]:
+        self._strike("read")
         wanted = set(partitions)
         return {
             (t, p): o for (g, t, p), o in self._data.positions.items() if g == generation and (t, p) in wanted
         }
 
     def live_generation(self, family: str) -> int:
+        self._strike("read")
         return self._data.live[family]
 
     def iter_events(self, aggregate: str, batch_size: int = 5000) -> Iterator[list[Event]]:

@@ -2,7 +2,9 @@
 
 Writes are set-based: each batch COPYs its rows into a temporary table (CSV, stdlib ``csv`` quoting) and
 moves them with one ``INSERT ... SELECT ... ON CONFLICT`` statement. Every statement is parameterised or
-built only from identifiers that come from code, never from event data.
+built only from identifiers that come from code, never from event data. Connection failures and retryable
+errors leave as the port's :class:`~consumers.ports.StoreUnavailable` / :class:`~consumers.ports.TransientStoreError`
+(see :mod:`consumers.pg_errors`); other driver errors are bugs and pass unchanged.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import psycopg2.extensions
 import psycopg2.extras
 from psycopg2 import sql
 
+from consumers.pg_errors import store_errors
 from consumers.ports import TP, DeadLetter, Fenced, PositionUpdate, StateRow, StoredEvent, Tracked
 from events.catalog import Event
 from events.codec import Codec
@@ -336,9 +339,10 @@ class PgStore:
         self.dsn = dsn
         self.codec = codec or Codec()
         self.application_name = application_name
-        self.conn = psycopg2.connect(dsn, application_name=application_name)
+        with store_errors():
+            self.conn = psycopg2.connect(dsn, application_name=application_name)
         self._side: psycopg2.extensions.connection | None = None
-        with self.conn, self.conn.cursor() as cur:
+        with store_errors(), self.conn, self.conn.cursor() as cur:
             cur.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS _in_events (event_id text, aggregate text, subject text,"
                 " type text, time timestamptz, schemaversion integer, source text, data jsonb, topic text,"
@@ -348,14 +352,15 @@ class PgStore:
 
     @contextmanager
     def transaction(self) -> Iterator[PgStoreTx]:
-        try:
-            tx = PgStoreTx(self.conn, self.codec, self.side_connection)
-            yield tx
-            self.conn.commit()
-        except BaseException:
-            if not self.conn.closed:
-                self.conn.rollback()
-            raise
+        with store_errors():  # covers the block too: its driver errors pass through this generator
+            try:
+                tx = PgStoreTx(self.conn, self.codec, self.side_connection)
+                yield tx
+                self.conn.commit()
+            except BaseException:
+                if not self.conn.closed:
+                    self.conn.rollback()
+                raise
 
     def side_connection(self) -> psycopg2.extensions.connection:
         """A second connection in autocommit mode, opened on first use (see :attr:`PgStoreTx.side_connection`)."""
@@ -365,7 +370,7 @@ class PgStore:
         return self._side
 
     def positions(self, generation: int, partitions: Sequence[TP]) -> dict[TP, int]:
-        with self.conn, self.conn.cursor() as cur:
+        with store_errors(), self.conn, self.conn.cursor() as cur:
             cur.execute(
                 "SELECT topic, partition, next_offset FROM casetrack.tracking WHERE generation = %s",
                 (generation,),
@@ -374,7 +379,7 @@ class PgStore:
             return {(t, p): o for t, p, o in cur.fetchall() if (t, p) in wanted}
 
     def live_generation(self, family: str) -> int:
-        with self.conn, self.conn.cursor() as cur:
+        with store_errors(), self.conn, self.conn.cursor() as cur:
             cur.execute("SELECT generation FROM casetrack.live_generations WHERE projection = %s", (family,))
             row = cur.fetchone()
             if row is None:

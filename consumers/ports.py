@@ -1,27 +1,46 @@
-"""The consumer's port to its store, and the values that cross it.
+"""The consumer's ports (the Store and the RecordSource), the values that cross them, and the errors the
+adapters raise instead of their drivers' (so the loop in :mod:`consumers.runner` imports no driver).
 
-Values built once per event or per state row are named tuples (immutable, and much cheaper to build than
-frozen dataclasses); the rarer ones are frozen dataclasses.
-
-Two adapters implement :class:`Store`: :mod:`consumers.pg_store` (PostgreSQL, production) and
-:mod:`consumers.memory_store` (in memory, for fast tests of the engine). One contract test suite runs
-against both (``tests/contracts/store_contract.py``).
+Adapters: :mod:`consumers.pg_store` / :mod:`consumers.memory_store` and :mod:`consumers.source` /
+:mod:`consumers.memory_source`, each pair under one contract suite in ``tests/contracts``. See
+docs/architecture.md ("Testing the consumer loop").
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from events.catalog import Event
+from events.codec import Record
 
 TP = tuple[str, int]  # (topic, partition)
 
 
-class Fenced(RuntimeError):
+class StoreError(RuntimeError):
+    """A failure of the store, raised by its adapter in place of the driver's own error.
+
+    ``orig`` is the driver's exception when there is one (the same attribute name as SQLAlchemy's wrappers, so
+    ``app.errors.translate`` recognises a connection failure behind it); it is also the ``__cause__``."""
+
+    def __init__(self, message: str, orig: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.orig = orig
+
+
+class TransientStoreError(StoreError):
+    """The batch failed but may succeed if retried on a fresh connection (a deadlock, a serialisation failure,
+    a cancelled statement): it was rolled back as a whole."""
+
+
+class StoreUnavailable(TransientStoreError):
+    """The store could not be reached, or the connection broke (server restart, network): retry after a pause."""
+
+
+class Fenced(StoreError):
     """Another consumer (or a generation swap) moved the stored position: this batch must be abandoned."""
 
 
@@ -124,6 +143,32 @@ class Store(Protocol):
     def iter_events(self, aggregate: str, batch_size: int = 5000) -> Iterator[list[Event]]:
         """The event store in (subject, time, id) order, in chunks that never split a subject."""
 
+    def close(self) -> None: ...
+
+
+class RecordSource(Protocol):
+    """Where the runner reads records (:class:`consumers.source.KafkaSource`, or the in-memory
+    :class:`consumers.memory_source.MemorySource`). Positions are owned by the caller (stored in the Store);
+    ``check_positions`` and ``poll`` raise ``OffsetsAheadOfBroker`` / ``RetentionGap`` (``consumers.source``)
+    when stored positions lie outside what the broker holds."""
+
+    def partitions_of(self, topic: str) -> list[TP]: ...
+    def assign(self, partitions: Sequence[TP]) -> None: ...
+    def assignment(self) -> list[TP]: ...
+    def pause(self, partitions: Sequence[TP]) -> None: ...
+    def resume(self, partitions: Sequence[TP]) -> None: ...
+    def subscribe(
+        self,
+        topics: Sequence[str],
+        on_assigned: Callable[[list[TP]], None],
+        on_revoked: Callable[[list[TP]], None],
+    ) -> None: ...
+    def seek(self, positions: Mapping[TP, int]) -> None: ...
+    def beginning(self, partitions: Sequence[TP]) -> dict[TP, int]: ...
+    def poll(self, max_records: int, timeout_ms: int) -> list[Record]: ...
+    def highwater(self, tp: TP) -> int | None: ...
+    def check_positions(self, positions: Mapping[TP, int]) -> None: ...
+    def commit_positions(self, positions: Mapping[TP, int]) -> None: ...
     def close(self) -> None: ...
 
 

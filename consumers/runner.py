@@ -1,9 +1,8 @@
 """The projection consumer loop: poll a batch, decode, dead-letter the invalid, fold, commit atomically.
 
-One batch = one PostgreSQL transaction holding the event-store appends, the projection rows, the dead-letter
-records and the new positions (compare-and-set). Dead letters are published (and flushed) to ``<topic>.dlq``
-before that transaction commits, so a crash can at worst publish a dead letter twice, never lose one. After
-a crash, the consumer resumes from the stored positions; dedup by event id makes redelivery harmless.
+One batch is one store transaction (event store, projection rows, dead letters, positions by compare-and-set);
+dead letters are flushed to ``<topic>.dlq`` before it commits. Retries (:mod:`consumers.retry`), fencing and
+rebalances (:mod:`consumers.rebalance`) are described in docs/architecture.md ("How a batch is processed").
 """
 
 from __future__ import annotations
@@ -11,46 +10,34 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
-import random
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Protocol
-
-import psycopg2
+from dataclasses import dataclass, replace
+from typing import NamedTuple, Protocol
 
 from consumers.dlq import DeadLetterSink
 from consumers.engine import BatchResult, FoldEngine
-from consumers.ports import TP, DeadLetter, Fenced, PositionUpdate, Store, StoredEvent, StoreTx
+from consumers.ports import (
+    TP,
+    DeadLetter,
+    Fenced,
+    PositionUpdate,
+    RecordSource,
+    Store,
+    StoredEvent,
+    StoreTx,
+    TransientStoreError,
+)
 from consumers.rebalance import RebalanceHandoff
+from consumers.retry import Backoff
+from consumers.stats import BatchStats as BatchStats  # re-exported: callers import them from here
+from consumers.stats import Observer as Observer
+from consumers.stats import RunTotals as RunTotals
 from events.catalog import Aggregate
 from events.codec import Codec, DecodeError, Record
 
 log = logging.getLogger("casetrack.consumer")
-
-
-class RecordSource(Protocol):
-    """What the runner needs from Kafka (implemented by :class:`consumers.source.KafkaSource`)."""
-
-    def partitions_of(self, topic: str) -> list[TP]: ...
-    def assign(self, partitions: Sequence[TP]) -> None: ...
-    def assignment(self) -> list[TP]: ...
-    def pause(self, partitions: Sequence[TP]) -> None: ...
-    def resume(self, partitions: Sequence[TP]) -> None: ...
-    def subscribe(
-        self,
-        topics: Sequence[str],
-        on_assigned: Callable[[list[TP]], None],
-        on_revoked: Callable[[list[TP]], None],
-    ) -> None: ...
-    def seek(self, positions: Mapping[TP, int]) -> None: ...
-    def beginning(self, partitions: Sequence[TP]) -> dict[TP, int]: ...
-    def poll(self, max_records: int, timeout_ms: int) -> list[Record]: ...
-    def highwater(self, tp: TP) -> int | None: ...
-    def check_positions(self, positions: Mapping[TP, int]) -> None: ...
-    def commit_positions(self, positions: Mapping[TP, int]) -> None: ...
 
 
 class EventTransform(Protocol):
@@ -60,51 +47,19 @@ class EventTransform(Protocol):
     def __call__(self, tx: StoreTx, events: list[StoredEvent]) -> list[StoredEvent]: ...
 
 
-class Observer(Protocol):
-    """Receives what each batch did (metrics); see :class:`consumers.metrics.ConsumerMetrics`."""
+class _Decoded(NamedTuple):
+    """One batch after decoding: what to store, what to dead-letter, and where each partition ends."""
 
-    def batch_done(self, stats: BatchStats) -> None: ...
-    def positions(self, positions: Mapping[TP, int], highwaters: Mapping[TP, int | None]) -> None: ...
-    def db_retry(self) -> None: ...
-
-
-@dataclass
-class BatchStats:
-    """Per-batch figures handed to the observer and summed by :class:`RunTotals`."""
-
-    records: int = 0
-    records_by_topic: Counter[str] = field(default_factory=Counter)
-    applied: int = 0
-    duplicates: int = 0
-    dead_letters: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, reason)
-    applied_by_type: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, type)
-    refolded: int = 0
-    decode_seconds: float = 0.0
-    commit_seconds: float = 0.0
-    total_seconds: float = 0.0
-    event_times: list[dt.datetime] = field(default_factory=list)
-
-
-@dataclass
-class RunTotals:
-    """What a run did, for ``consume --until-caught-up`` and the accounting invariant."""
-
-    records: int = 0
-    applied: int = 0
-    duplicates: int = 0
-    dead_letters: int = 0
-    batches: int = 0
-
-    def add(self, s: BatchStats) -> None:
-        self.records += s.records
-        self.applied += s.applied
-        self.duplicates += s.duplicates
-        self.dead_letters += sum(s.dead_letters.values())
-        self.batches += 1
+    valid: list[StoredEvent]
+    letters: list[DeadLetter]
+    ends: dict[TP, int]  # next offset per partition
+    last_times: dict[TP, dt.datetime]  # latest event time per partition
 
 
 @dataclass(frozen=True)
 class RunnerConfig:
+    """What one runner reads and how (the ``consumer`` settings, docs/operators.md)."""
+
     topics: Mapping[str, Aggregate]  # topic -> family
     max_batch_records: int = 5000
     poll_timeout_ms: int = 200
@@ -126,8 +81,13 @@ class ProjectionRunner:
         dead_letters: DeadLetterSink,
         observer: Observer | None = None,
         transform: EventTransform | None = None,
+        *,
+        backoff: Backoff | None = None,
     ) -> None:
+        """``backoff`` paces the retries while the store is unavailable (default: 0.5 s doubling up to
+        ``config.db_retry_max_seconds``, real sleeps); tests pass one that records its sleeps instead."""
         self.config = config
+        self.backoff = backoff or Backoff(cap=config.db_retry_max_seconds)
         self.source = source
         self.store_factory = store_factory
         self.store = store_factory()
@@ -236,25 +196,9 @@ class ProjectionRunner:
             self.source.check_positions(self.positions)
             self._observe_positions()
             return 0
-        backoff = 0.5
-        while True:
-            try:
-                stats = self._process(records)
-                break
-            except Fenced as exc:
-                log.warning("batch abandoned: %s; reloading positions", exc)
-                self._load_positions(list(self.positions))
-                return len(records)
-            except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
-                if self.stop_event.is_set():
-                    raise
-                delay = min(backoff, self.config.db_retry_max_seconds) * (0.8 + 0.4 * random.random())
-                log.error("database unavailable (%s); retrying the batch in %.1fs", _first_line(exc), delay)
-                if self.observer:
-                    self.observer.db_retry()
-                time.sleep(delay)
-                backoff *= 2
-                self._reconnect()
+        stats = self._process_with_retries(records)
+        if stats is None:
+            return len(records)
         self.totals.add(stats)
         if self.observer:
             self.observer.batch_done(stats)
@@ -262,59 +206,83 @@ class ProjectionRunner:
         self.source.commit_positions(self.positions)
         return len(records)
 
+    def _process_with_retries(self, records: Sequence[Record]) -> BatchStats | None:
+        """Process the batch, retrying it on a fresh store while the store fails transiently (unless the loop
+        is stopping); None if it was fenced (abandoned, positions reloaded from the store)."""
+        delays = self.backoff.delays()
+        while True:
+            try:
+                return self._process(records)
+            except Fenced as exc:
+                log.warning("batch abandoned: %s; reloading positions", exc)
+                self._load_positions(list(self.positions))
+                return None
+            except TransientStoreError as exc:
+                if self.stop_event.is_set():
+                    raise
+                delay = next(delays)
+                log.error("database unavailable (%s); retrying the batch in %.1fs", _first_line(exc), delay)
+                if self.observer:
+                    self.observer.db_retry()
+                self.backoff.sleep(delay)
+                self._reconnect()
+
     def _process(self, records: Sequence[Record]) -> BatchStats:
         t0 = time.perf_counter()
         stats = BatchStats(records=len(records))
-        valid: list[StoredEvent] = []
-        letters: list[DeadLetter] = []
-        ends: dict[TP, int] = {}
-        last_times: dict[TP, dt.datetime] = {}
-        for r in records:
-            tp = (r.topic, r.partition)
-            if r.offset < self.positions.get(tp, 0):
-                continue  # already committed (a re-fetch after a rewind)
-            ends[tp] = max(ends.get(tp, -1), r.offset + 1)
-            stats.records_by_topic[r.topic] += 1
-            try:
-                ev = self.codec.decode(r)
-            except DecodeError as exc:
-                letters.append(
-                    DeadLetter(
-                        r.topic, r.partition, r.offset, exc.reason, exc.detail, r.key, r.value, r.headers
-                    )
-                )
-                continue
-            valid.append(StoredEvent(ev, r.topic, r.partition, r.offset))
-            stats.event_times.append(ev.time)
-            if tp not in last_times or ev.time > last_times[tp]:
-                last_times[tp] = ev.time
+        batch = self._decode(records, stats)
         t1 = time.perf_counter()
         stats.decode_seconds = t1 - t0
-        if not ends:
+        if not batch.ends:
             return stats
         updates = [
-            PositionUpdate(t, p, self.stored.get((t, p)), end, last_times.get((t, p)))
-            for (t, p), end in ends.items()
+            PositionUpdate(t, p, self.stored.get((t, p)), end, batch.last_times.get((t, p)))
+            for (t, p), end in batch.ends.items()
         ]
         try:
-            result = self._transaction(records, valid, letters, updates)
+            result = self._transaction(records, batch.valid, batch.letters, updates)
         except BaseException:
             self.engine.forget_states()  # rolled back: the cache may hold states the database does not
             raise
         self.engine.committed(result)
         stats.commit_seconds = time.perf_counter() - t1
-        for tp, end in ends.items():
+        for tp, end in batch.ends.items():
             self.positions[tp] = end
             self.stored[tp] = end
         stats.applied = result.applied
         stats.duplicates = result.duplicates
         stats.refolded = result.refolded_aggregates
-        for d in letters:
+        for d in batch.letters:
             stats.dead_letters[(d.topic, d.reason)] += 1
         for ev_type, n in result.applied_by_type.items():
             stats.applied_by_type[(_topic_for_type(self.config.topics, ev_type), ev_type)] += n
         stats.total_seconds = time.perf_counter() - t0
         return stats
+
+    def _decode(self, records: Sequence[Record], stats: BatchStats) -> _Decoded:
+        """Decode the records not yet committed; invalid ones become dead letters."""
+        batch = _Decoded([], [], {}, {})
+        for r in records:
+            tp = (r.topic, r.partition)
+            if r.offset < self.positions.get(tp, 0):
+                continue  # already committed (a re-fetch after a rewind)
+            batch.ends[tp] = max(batch.ends.get(tp, -1), r.offset + 1)
+            stats.records_by_topic[r.topic] += 1
+            try:
+                ev = self.codec.decode(r)
+            except DecodeError as exc:
+                batch.letters.append(
+                    DeadLetter(
+                        r.topic, r.partition, r.offset, exc.reason, exc.detail, r.key, r.value, r.headers
+                    )
+                )
+                continue
+            batch.valid.append(StoredEvent(ev, r.topic, r.partition, r.offset))
+            stats.event_times.append(ev.time)
+            last = batch.last_times.get(tp)
+            if last is None or ev.time > last:
+                batch.last_times[tp] = ev.time
+        return batch
 
     def _transaction(
         self,
@@ -355,7 +323,7 @@ class ProjectionRunner:
             self.store = self.store_factory()
             # The failed batch did not commit: go back to what the store says.
             self._load_positions(list(self.positions))
-        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+        except TransientStoreError as exc:
             log.error("reconnect failed: %s", _first_line(exc))
 
     def _observe_positions(self) -> None:

@@ -40,7 +40,7 @@ from prometheus_client import (
 from app.bootstrap import Endpoints, build_calendar, build_runner
 from app.settings import Settings
 from consumers.metrics import ConsumerMetrics
-from consumers.ports import TP
+from consumers.ports import TP, TransientStoreError
 from consumers.source import KafkaSource, OffsetsAheadOfBroker, RetentionGap
 from ops.domain_metrics import DomainMetrics
 
@@ -251,7 +251,7 @@ class Service:
             self.health.fail(type(exc).__name__)
             log.error("%s", exc)
             code = EXIT_POSITIONS
-        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+        except (TransientStoreError, psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
             # The open batch rolled back: nothing is lost. Stopping: fine; otherwise let the supervisor restart.
             if self.runner.stop_event.is_set():
                 log.warning("stopped while the database was unavailable: %s", _first_line(exc))
