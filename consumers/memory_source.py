@@ -73,6 +73,7 @@ class _Empty:
 @dataclass(frozen=True)
 class _Rebalance:
     partitions: tuple[TP, ...]
+    before_fetch: bool
 
 
 class NoPosition(RuntimeError):
@@ -106,10 +107,11 @@ class MemorySource:
         """The next ``times`` polls return nothing, as a fetch still in flight does."""
         self._script.extend(_Empty() for _ in range(times))
 
-    def rebalance(self, partitions: Sequence[TP]) -> None:
+    def rebalance(self, partitions: Sequence[TP], before_fetch: bool = True) -> None:
         """The group gives this member ``partitions`` during the next poll: ``on_revoked`` with everything
-        held, then ``on_assigned`` with the new set, whose positions are unknown until sought."""
-        self._script.append(_Rebalance(tuple(partitions)))
+        held, then ``on_assigned`` with the new set, whose positions are unknown until sought. With
+        ``before_fetch=False`` the poll fetches first, so it returns records of partitions it then revokes."""
+        self._script.append(_Rebalance(tuple(partitions), before_fetch))
 
     # -- partitions ---------------------------------------------------------------------------------
     def partitions_of(self, topic: str) -> list[TP]:
@@ -157,6 +159,10 @@ class MemorySource:
             raise step.error
         if isinstance(step, _Empty):
             return []
+        if isinstance(step, _Rebalance) and not step.before_fetch:
+            records = self._fetch_records(max_records)
+            self._run_rebalance(list(step.partitions))
+            return records
         if isinstance(step, _Rebalance):
             self._run_rebalance(list(step.partitions))
         elif self._listener is not None and not self._joined:
