@@ -1,12 +1,5 @@
-"""Dead-letter sinks: where invalid records go, with the reason in the headers.
-
-Headers on every dead letter (the original headers are kept too):
-
-* ``casetrack.reason``: a stable code (``events.codec.REASONS``), e.g. ``schema_violation``
-* ``casetrack.detail``: a human-readable explanation that never quotes the input (it may hold personal data)
-* ``casetrack.source``: ``<topic>/<partition>/<offset>`` of the original record
-* ``casetrack.dead_lettered_at``: RFC 3339 UTC
-* ``casetrack.value_dropped``: ``true`` when the original value was too large to forward
+"""Dead-letter sinks: invalid records go to ``<topic>.dlq`` with the reason in the headers (the original
+headers are kept too); see docs/operators.md ("Drain the DLQ").
 """
 
 from __future__ import annotations
@@ -17,11 +10,11 @@ from typing import Any, Protocol
 
 from consumers.ports import DeadLetter
 
-REASON = "casetrack.reason"
-DETAIL = "casetrack.detail"
-SOURCE = "casetrack.source"
-AT = "casetrack.dead_lettered_at"
-DROPPED = "casetrack.value_dropped"
+REASON = "casetrack.reason"  # a stable code (``events.codec.REASONS``), e.g. ``schema_violation``
+DETAIL = "casetrack.detail"  # a readable explanation that never quotes the input (it may hold personal data)
+SOURCE = "casetrack.source"  # ``<topic>/<partition>/<offset>`` of the original record
+AT = "casetrack.dead_lettered_at"  # RFC 3339 UTC
+DROPPED = "casetrack.value_dropped"  # ``true`` when the original value was too large to forward
 _OURS = (REASON, DETAIL, SOURCE, AT, DROPPED)
 
 

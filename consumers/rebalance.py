@@ -1,11 +1,8 @@
 """Group rebalances, moved from kafka-python's IO thread to the consumer's own loop.
 
-kafka-python 3 runs rebalance callbacks on its IO thread, where blocking client calls (such as looking up
-beginning offsets) are refused, and where touching the runner's positions would race with the batch in
-progress. So the callbacks only do non-blocking subscription-state work (pause the new partitions and give
-them a placeholder position, so kafka-python never resolves one itself: ``auto_offset_reset`` is ``none``)
-and queue the change; the loop applies it between batches: revoke, or load the stored positions, seek, and
-resume.
+The callbacks (on the IO thread, where blocking client calls are refused) only pause the new partitions, give
+them a placeholder position (``auto_offset_reset`` is ``none``) and queue the change; the loop applies it
+between batches. See docs/architecture.md ("Testing the consumer loop").
 """
 
 from __future__ import annotations
