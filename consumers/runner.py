@@ -261,28 +261,30 @@ class ProjectionRunner:
 
     def _decode(self, records: Sequence[Record], stats: BatchStats) -> _Decoded:
         """Decode the records not yet committed; invalid ones become dead letters."""
-        batch = _Decoded([], [], {}, {})
+        valid: list[StoredEvent] = []
+        letters: list[DeadLetter] = []
+        ends: dict[TP, int] = {}
+        last_times: dict[TP, dt.datetime] = {}
         for r in records:
             tp = (r.topic, r.partition)
             if r.offset < self.positions.get(tp, 0):
                 continue  # already committed (a re-fetch after a rewind)
-            batch.ends[tp] = max(batch.ends.get(tp, -1), r.offset + 1)
+            ends[tp] = max(ends.get(tp, -1), r.offset + 1)
             stats.records_by_topic[r.topic] += 1
             try:
                 ev = self.codec.decode(r)
             except DecodeError as exc:
-                batch.letters.append(
+                letters.append(
                     DeadLetter(
                         r.topic, r.partition, r.offset, exc.reason, exc.detail, r.key, r.value, r.headers
                     )
                 )
                 continue
-            batch.valid.append(StoredEvent(ev, r.topic, r.partition, r.offset))
+            valid.append(StoredEvent(ev, r.topic, r.partition, r.offset))
             stats.event_times.append(ev.time)
-            last = batch.last_times.get(tp)
-            if last is None or ev.time > last:
-                batch.last_times[tp] = ev.time
-        return batch
+            if tp not in last_times or ev.time > last_times[tp]:
+                last_times[tp] = ev.time
+        return _Decoded(valid, letters, ends, last_times)
 
     def _transaction(
         self,
