@@ -29,9 +29,17 @@ Channel = Literal[
     "disclosure_request",
     "service_center",
 ]
+#: the contract's channels (domain.md); the deadline policy must have a section for each
 CHANNELS: tuple[str, ...] = Channel.__args__  # type: ignore[attr-defined]
+#: operators add channels in the deadline policy (docs/deadlines.md, "Channels"): ``case.received`` accepts
+#: any wire value of this shape, and a channel the policy does not name gets the ``other`` rules
+CHANNEL_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+OTHER_CHANNEL = "other"
+ChannelName = Annotated[str, StringConstraints(pattern=CHANNEL_PATTERN)]
 PETITION_CHANNELS: frozenset[str] = frozenset({"letter", "visit", "online_petition"})
-Urgency = Literal["urgent", "normal"]
+#: ``emergency`` (特急, e.g. a 24-hour tier) came with issue 19; a policy without an emergency section
+#: applies its urgent rule
+Urgency = Literal["urgent", "normal", "emergency"]
 Outcome = Literal["resolved", "explained", "not_resolvable", "referred"]
 Satisfaction = Literal[
     "very_satisfied", "satisfied", "basically_satisfied", "dissatisfied", "very_dissatisfied", "unreachable"
@@ -140,7 +148,7 @@ class CaseReceived(Data):
     petition, 5 or more = 集体访), ``skip_level`` (越级访), ``co_petitioners`` (further petitioners, sealed
     like the first)."""
 
-    channel: Channel
+    channel: ChannelName
     category: Name
     summary: Text
     region: Name | None = None
@@ -189,7 +197,7 @@ class CaseExtended(Data):
     ``extra_days`` only; :func:`events.upcasters.case_extended_v1_to_v2` maps it."""
 
     extra: Annotated[int, Field(ge=1, le=3650)]
-    unit: Literal["working_days", "calendar_days", "months"] | None = None
+    unit: Literal["working_days", "calendar_days", "months", "hours"] | None = None
     reason: Text
     approved_by: Name | None = None
 

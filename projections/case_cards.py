@@ -78,6 +78,7 @@ class CaseKey(NamedTuple):
     past_cycles: tuple[PastCycle, ...]
     correction_due: dt.date | None
     withdrawn_at: dt.datetime | None
+    category: str | None = None  # a policy may set a limit per category (docs/deadlines.md)
 
     @classmethod
     def of(cls, s: CaseState) -> CaseKey:
@@ -87,6 +88,7 @@ class CaseKey(NamedTuple):
             s.first_assigned_at, s.clock_restarted_at, s.extensions, s.extension_times, s.suspensions,
             s.suspension_kinds, s.resolved_at, s.returns, s.return_departments, s.reviews, s.status, s.office,
             s.department, s.holders, s.reopened_at, s.ext_from, s.past_cycles, s.correction_due, s.withdrawn_at,
+            s.category,
         )  # fmt: skip
 
 
@@ -230,10 +232,13 @@ def _past_json(n: int, pc: PastCycle, dl: Deadline, worked: float | None) -> dic
     on_time = None
     if pc.resolved_at is not None and dl.due_at is not None:
         on_time = pc.resolved_at <= dl.due_at
-    return {
+    out: dict[str, Any] = {
         "cycle": n, "started_at": _iso(pc.started_at), "ended_at": _iso(pc.reopened_at),
         "due_at": _iso(dl.due_at), "yellow_at": _iso(dl.yellow_at), "resolved_at": _iso(pc.resolved_at),
         "on_time": on_time, "department": pc.department, "working_days": worked,
         "satisfaction": pc.satisfaction, "followed_up": pc.followed_up, "calendar_gap": dl.calendar_gap,
         "time_limit": dl.limit, "time_limit_unit": dl.unit, "extension_excess": dl.extension_excess,
     }  # fmt: skip
+    if pc.co_departments:  # 协办 of the cycle's resolution (migration 0014)
+        out["co_departments"] = list(pc.co_departments)
+    return out

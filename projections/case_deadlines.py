@@ -67,7 +67,7 @@ class CaseDeadlines:
         working days it took to resolve."""
         facts = self._facts(s, start, ext, resolved)
         d = compute_deadline(facts, self.policy, self.calendar)
-        begun = _clock_start(facts, self.policy.rule(s.channel, s.urgency))
+        begun = _clock_start(facts, self.policy.rule(s.channel, s.urgency, s.category))
         worked = None
         if resolved is not None and begun is not None:
             worked = working_days_elapsed(begun, resolved, self.calendar)
@@ -81,7 +81,7 @@ class CaseDeadlines:
             restarted = None  # a 补正 restart of a later cycle is no part of this one
         cycle_limit = None
         if start is not None:
-            rule = self.policy.rule(s.channel, s.urgency)
+            rule = self.policy.rule(s.channel, s.urgency, s.category)
             cycle_limit = rule.reopen_limit
             if cycle_limit is None:
                 cycle_limit = s.time_limit_days if s.time_limit_days is not None else rule.limit
@@ -91,10 +91,11 @@ class CaseDeadlines:
             channel=s.channel, urgency=s.urgency, time_limit_days=s.time_limit_days, received_at=s.received_at,
             accepted_at=s.accepted_at, assigned_at=s.first_assigned_at, clock_restarted_at=restarted,
             extensions=s.extensions[ext], suspensions=s.suspensions, resolved_at=resolved, cycle_limit=cycle_limit,
+            category=s.category,
         )  # fmt: skip
 
     def _derive_uncached(self, s: CaseKey) -> DeadlineView:
-        rule = self.policy.rule(s.channel, s.urgency)
+        rule = self.policy.rule(s.channel, s.urgency, s.category)
         facts = self._facts(s, s.reopened_at, slice(s.ext_from, None), s.resolved_at)
         d = compute_deadline(facts, self.policy, self.calendar)
         start = _clock_start(facts, rule)

@@ -70,6 +70,8 @@ class CaseState:
     reopened_at: dt.datetime | None = None  # start of the current cycle (None: the first cycle)
     ext_from: int = 0  # index of the current cycle's first extension in `extensions`
     past_cycles: tuple[PastCycle, ...] = ()  # every cycle before the current one, oldest first
+    # -- added with migration 0014 (issue 19): the co-handling departments (协办) of the latest assignment
+    co_departments: tuple[str, ...] = ()
 
 
 class PastCycle(NamedTuple):
@@ -83,6 +85,7 @@ class PastCycle(NamedTuple):
     satisfaction: str | None
     followed_up: bool
     reopened_at: dt.datetime  # the reopen that ended it
+    co_departments: tuple[str, ...] = ()  # the co-handlers (协办) of its resolution (migration 0014)
 
 
 class DeadlineView(NamedTuple):
@@ -142,7 +145,6 @@ _STATUS: Final = {
 def _step(s: dict[str, Any], event: Event) -> None:
     """Fold one event into ``s``, a private field dict of a state. Tolerant of missing predecessors."""
     t = event.time
-    p = event.data
     s.update(counted(s["event_count"], s["last_event_at"], event))
     if event.type == "case.closed" and s["status"] == "suspended" and _open_kind(s) == "correction":
         # Closed while waiting for the applicant's correction: the request counts as withdrawn
@@ -156,79 +158,126 @@ def _step(s: dict[str, Any], event: Event) -> None:
             # Otherwise the open span would stop the clock for good and the case could never turn red.
             _end_suspension(s, t)
         s["status"] = status
-    match p:
-        case d.CaseReceived():
-            s.update(
-                channel=p.channel, category=p.category, region=p.region, urgency=p.urgency,
-                time_limit_days=p.time_limit_days, received_at=t, office=event.source,
-                legal_time_limit_days=p.legal_time_limit_days,
-            )  # fmt: skip
-            if isinstance(p.petitioner, d.SealedPetitioner | d.ErasedPetitioner):
-                s["petitioner_pseudonym"] = p.petitioner.person
-        case d.CaseAccepted():
-            s["accepted_at"] = t
-        case d.CaseAssigned():
-            s.update(department=p.department, assigned_at=t, holders=(*s["holders"], (t, p.department)))
-            if s["first_assigned_at"] is None:
-                s["first_assigned_at"] = t
-        case d.CaseReturned():
-            if s["assigned_at"] is not None:
-                s["returns"] = (*s["returns"], (s["assigned_at"], t))
-                s["return_departments"] = (*s["return_departments"], p.department)
-            s.update(department=None, return_count=s["return_count"] + 1, holders=(*s["holders"], (t, None)))
-        case d.CaseExtended():
-            s["extensions"] = (*s["extensions"], (p.extra, p.unit))
-            s["extension_times"] = (*s["extension_times"], t)
-        case d.CaseSuspended():
-            if s["status"] != "suspended":
-                s.update(
-                    status="suspended",
-                    status_before_suspension=s["status"],
-                    suspensions=(*s["suspensions"], (t, None)),
-                    suspension_kinds=(*s["suspension_kinds"], suspension_kind(p.reason)),
-                )
-                if s["suspension_kinds"][-1] == "correction":
-                    s["correction_due"] = p.correction_due
-        case d.CaseResumed():
-            if s["status"] == "suspended":
-                s["status"] = s["status_before_suspension"] or "accepted"
-                _end_suspension(s, t)
-            if p.restart_clock:
-                s["clock_restarted_at"] = t
-        case d.CaseResolved():
-            s.update(department=p.department, outcome=p.outcome, resolved_at=t)
-            holders = s["holders"]
-            if not holders or holders[-1][1] != p.department:
-                s["holders"] = (*holders, (t, p.department))
-        case d.CaseFollowedUp():
-            s.update(satisfaction=p.satisfaction, followed_up=True)
-        case d.CaseReopened():
-            # 重办: the cycle ends with its own facts; the new one counts from the reopen (docs/deadlines.md).
-            cycle = PastCycle(
-                s["reopened_at"], s["resolved_at"], s["department"] if s["resolved_at"] else None,
-                s["ext_from"], len(s["extensions"]), s["satisfaction"], s["followed_up"], t,
-            )  # fmt: skip
-            s.update(
-                reopen_count=s["reopen_count"] + 1, resolved_at=None, outcome=None, reopened_at=t,
-                ext_from=len(s["extensions"]), past_cycles=(*s["past_cycles"], cycle),
-                satisfaction=None, followed_up=False,
-            )  # fmt: skip
-        case d.CaseClosed():
-            s["closed_at"] = t
-        case d.CaseMerged():
-            s["merged_into"] = p.into_case_id
-        case d.CaseReviewRequested():
-            s.update(review_level=p.level, review_decision=None, reviews=(*s["reviews"], (p.level, t, None)))
-        case d.CaseReviewDecided():
-            s.update(review_level=p.level, review_decision=p.decision)
-            reviews = s["reviews"]
-            for i in range(len(reviews) - 1, -1, -1):  # the latest open request of this level
-                level, requested, decided = reviews[i]
-                if level == p.level and decided is None:
-                    s["reviews"] = (*reviews[:i], (level, requested, t), *reviews[i + 1 :])
-                    break
-        case _:
-            pass
+    handler = _HANDLERS.get(type(event.data))
+    if handler is not None:
+        handler(s, event.data, t, event)
+
+
+def _received(s: dict[str, Any], p: Any, t: dt.datetime, event: Event) -> None:
+    s.update(
+        channel=p.channel, category=p.category, region=p.region, urgency=p.urgency,
+        time_limit_days=p.time_limit_days, received_at=t, office=event.source,
+        legal_time_limit_days=p.legal_time_limit_days,
+    )  # fmt: skip
+    if isinstance(p.petitioner, d.SealedPetitioner | d.ErasedPetitioner):
+        s["petitioner_pseudonym"] = p.petitioner.person
+
+
+def _accepted(s: dict[str, Any], p: Any, t: dt.datetime, event: Event) -> None:
+    s["accepted_at"] = t
+
+
+def _assigned(s: dict[str, Any], p: Any, t: dt.datetime, event: Event) -> None:
+    # ``department`` is the lead (主办); the co-handlers (协办) are those of the latest assignment.
+    s.update(
+        department=p.department, assigned_at=t, holders=(*s["holders"], (t, p.department)),
+        co_departments=tuple(p.co_departments or ()),
+    )  # fmt: skip
+    if s["first_assigned_at"] is None:
+        s["first_assigned_at"] = t
+
+
+def _returned(s: dict[str, Any], p: Any, t: dt.datetime, event: Event) -> None:
+    if s["assigned_at"] is not None:
+        s["returns"] = (*s["returns"], (s["assigned_at"], t))
+        s["return_departments"] = (*s["return_departments"], p.department)
+    s.update(
+        department=None, co_departments=(), return_count=s["return_count"] + 1,
+        holders=(*s["holders"], (t, None)),
+    )  # fmt: skip
+
+
+def _extended(s: dict[str, Any], p: Any, t: dt.datetime, event: Event) -> None:
+    s["extensions"] = (*s["extensions"], (p.extra, p.unit))
+    s["extension_times"] = (*s["extension_times"], t)
+
+
+def _suspended(s: dict[str, Any], p: Any, t: dt.datetime, event: Event) -> None:
+    if s["status"] != "suspended":
+        s.update(
+            status="suspended",
+            status_before_suspension=s["status"],
+            suspensions=(*s["suspensions"], (t, None)),
+            suspension_kinds=(*s["suspension_kinds"], suspension_kind(p.reason)),
+        )
+        if s["suspension_kinds"][-1] == "correction":
+            s["correction_due"] = p.correction_due
+
+
+def _resumed(s: dict[str, Any], p: Any, t: dt.datetime, event: Event) -> None:
+    if s["status"] == "suspended":
+        s["status"] = s["status_before_suspension"] or "accepted"
+        _end_suspension(s, t)
+    if p.restart_clock:
+        s["clock_restarted_at"] = t
+
+
+def _resolved(s: dict[str, Any], p: Any, t: dt.datetime, event: Event) -> None:
+    s.update(department=p.department, outcome=p.outcome, resolved_at=t)
+    holders = s["holders"]
+    if not holders or holders[-1][1] != p.department:
+        s["holders"] = (*holders, (t, p.department))
+
+
+def _followed_up(s: dict[str, Any], p: Any, t: dt.datetime, event: Event) -> None:
+    s.update(satisfaction=p.satisfaction, followed_up=True)
+
+
+def _reopened(s: dict[str, Any], p: Any, t: dt.datetime, event: Event) -> None:
+    # 重办: the cycle ends with its own facts; the new one counts from the reopen (docs/deadlines.md).
+    cycle = PastCycle(
+        s["reopened_at"], s["resolved_at"], s["department"] if s["resolved_at"] else None,
+        s["ext_from"], len(s["extensions"]), s["satisfaction"], s["followed_up"], t,
+        s["co_departments"] if s["resolved_at"] else (),
+    )  # fmt: skip
+    s.update(
+        reopen_count=s["reopen_count"] + 1, resolved_at=None, outcome=None, reopened_at=t,
+        ext_from=len(s["extensions"]), past_cycles=(*s["past_cycles"], cycle),
+        satisfaction=None, followed_up=False,
+    )  # fmt: skip
+
+
+def _closed(s: dict[str, Any], p: Any, t: dt.datetime, event: Event) -> None:
+    s["closed_at"] = t
+
+
+def _merged(s: dict[str, Any], p: Any, t: dt.datetime, event: Event) -> None:
+    s["merged_into"] = p.into_case_id
+
+
+def _review_requested(s: dict[str, Any], p: Any, t: dt.datetime, event: Event) -> None:
+    s.update(review_level=p.level, review_decision=None, reviews=(*s["reviews"], (p.level, t, None)))
+
+
+def _review_decided(s: dict[str, Any], p: Any, t: dt.datetime, event: Event) -> None:
+    s.update(review_level=p.level, review_decision=p.decision)
+    reviews = s["reviews"]
+    for i in range(len(reviews) - 1, -1, -1):  # the latest open request of this level
+        level, requested, decided = reviews[i]
+        if level == p.level and decided is None:
+            s["reviews"] = (*reviews[:i], (level, requested, t), *reviews[i + 1 :])
+            break
+
+
+_Handler = Callable[[dict[str, Any], Any, dt.datetime, Event], None]
+#: payload model -> how it changes the fields (types absent here change only the status and counts)
+_HANDLERS: Final[dict[type, _Handler]] = {
+    d.CaseReceived: _received, d.CaseAccepted: _accepted, d.CaseAssigned: _assigned,
+    d.CaseReturned: _returned, d.CaseExtended: _extended, d.CaseSuspended: _suspended,
+    d.CaseResumed: _resumed, d.CaseResolved: _resolved, d.CaseFollowedUp: _followed_up,
+    d.CaseReopened: _reopened, d.CaseClosed: _closed, d.CaseMerged: _merged,
+    d.CaseReviewRequested: _review_requested, d.CaseReviewDecided: _review_decided,
+}  # fmt: skip
 
 
 #: case.suspended reasons with a meaning of their own (wire values, docs/architecture.md); others: "other"
@@ -292,6 +341,7 @@ class CaseStatusProjection:
         "cycle", "cycle_started_at", "due_department", "yellow_department", "step_due_cause",
         "step_due_department", "extension_requested", "extension_excess", "legal_time_limit",
         "promise_violation", "correction_due_at", "cards", "past_cycles", "withdrawn_at",
+        "co_departments", "office",  # migration 0014
     )  # fmt: skip
 
     def __init__(self, deadline: DeadlineFn | None = None) -> None:
@@ -318,7 +368,7 @@ class CaseStatusProjection:
             state.reopen_count, state.return_count, len(state.extensions), dl.suspended_days, dl.step_overrun,
             dl.calendar_gap, dl.limit, dl.unit, dl.working_days, state.merged_into, state.review_level,
             state.review_decision, state.petitioner_pseudonym, state.event_count, state.last_event_at,
-            dl.step_due_at, *(dl.extras or NO_EXTRAS), state.withdrawn_at,
+            dl.step_due_at, *(dl.extras or NO_EXTRAS), state.withdrawn_at, state.co_departments or None, state.office,
         )  # fmt: skip
 
     def dump(self, state: CaseState) -> str:

@@ -1,48 +1,8 @@
 """Deadlines and early-warning moments of a case, from its clock facts, the policy and the calendar.
 
-Pure functions; no I/O. The rules (domain.md, 民法典 Arts. 201–203 applied by analogy):
-
-* **Days are local days in Asia/Shanghai** (UTC+8; China has had no daylight saving time since 1991, so a
-  fixed offset is exact and needs no tz database). Inputs must be aware datetimes.
-* **A period counts from the day after its trigger.** A 5-working-day limit for a case received on Tuesday
-  counts Wednesday as day 1. The trigger is the policy's ``clock_start`` event (receipt, acceptance or
-  first assignment); until it has happened the case has no deadline (``due_at is None``).
-* **Units.** ``working_days``: the n-th working day after the trigger day, on the official calendar.
-  ``calendar_days``: trigger day + n. ``months``: the same day-of-month n months later, or the month's last
-  day if it has none (Art. 202). A calendar-day or month period whose last day is a rest day ends on the
-  next working day (Art. 203).
-* **The deadline is the end of the last day**: ``due_at`` = 00:00 Asia/Shanghai of the following day. A case
-  resolved at or before ``due_at`` is on time.
-* **Limit 0** (an on-the-spot 即办件): due at the end of the trigger day itself, even on a rest day (the
-  counter was open that day), and there is no yellow phase (``yellow_at == due_at``).
-* **补正 restart**: ``clock_restarted_at`` (the latest ``case.resumed`` with ``restart_clock``) replaces the
-  trigger if it is later; the period counts again from the day after it. Suspensions that ended by then
-  no longer matter.
-* **Extensions** add to the limit when they are in the deadline's unit (``unit=None`` means that unit), at
-  most the rule's ``max_extension`` in all (domain.md: an extension beyond the cap moves the deadline by
-  at most the cap); the excess is returned as ``extension_excess``, which the case row flags and scores as
-  a violation. An extension in another unit is appended after the (rolled) end of the period so far
-  (not capped: the cap is in the rule's unit).
-* **重办 cycles**: ``cycle_limit`` (with ``clock_restarted_at`` = the reopen) gives a reopened case its own
-  period, counted from the day after the reopen; only the cycle's own extensions are passed in.
-* **Suspensions** do not count. A closed suspension ``[suspended, resumed)`` shifts the end of the period
-  by the days in ``(suspension day, resumption day]``: the day the case was suspended still counts, the day
-  it resumes does not (the clock runs again from the next day, as for any trigger). For working-day
-  periods these are working days; for calendar-day and month periods, calendar days (then the rest-day
-  roll applies to the shifted end). A suspension that starts after the period already ended (an overdue
-  case) does not revive it, and one that starts after resolution is ignored. While a suspension is open
-  the clock is stopped and ``due_at``/``yellow_at`` are ``None``, unless the case was resolved during
-  it, in which case the suspension is taken to end at resolution.
-* **Yellow** (near the deadline): the policy threshold is "remaining ≤ ``fraction`` × limit (extensions in
-  the unit included) **or** ≤ ``working_days`` working days". Remaining time is measured on the real clock
-  (working-day periods: working time, each working day counting 24 h and rest days 0; calendar-day and
-  month periods: calendar time; the working-day leg always in working time). The working-day leg only
-  applies when the limit is longer than it, or every 1-working-day case would be yellow from birth.
-  ``yellow_at`` is the start (00:00) of the local day on which the threshold is first reached, never
-  earlier than the clock-start moment and never later than ``due_at``. Yellow is computed from the final
-  deadline, so a case suspended while already yellow shows yellow again only near the shifted end.
-* **calendar_gap**: the computation used a day in a year without official calendar data (see
-  :class:`projections.calendar.WorkCalendar`); the deadline is then an estimate and must be flagged.
+Pure functions, no I/O. A period counts from the day after its trigger (民法典 Arts. 201-203), ends at 24:00
+Asia/Shanghai of its last day, and an hour limit runs in calendar time from the trigger moment. The rules,
+with examples: docs/deadlines.md ("How a period is counted", "Limits in hours", "Early warning").
 """
 
 from __future__ import annotations
@@ -54,9 +14,10 @@ from dataclasses import dataclass
 from typing import Final
 
 from projections.calendar import WorkCalendar
-from projections.policy import DeadlinePolicy
+from projections.policy import ChannelRule, DeadlinePolicy
 
 __all__ = [
+    "HOURS",
     "SHANGHAI",
     "ClockFacts",
     "Deadline",
@@ -71,7 +32,9 @@ __all__ = [
 SHANGHAI: Final = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 _ONE_DAY: Final = dt.timedelta(days=1)
 _MIDNIGHT: Final = dt.time(0, 0, tzinfo=SHANGHAI)
-_UNITS: Final = frozenset({"working_days", "calendar_days", "months"})
+HOURS: Final = "hours"
+_UNITS: Final = frozenset({"working_days", "calendar_days", "months", HOURS})
+_TICK: Final = dt.timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +55,7 @@ class ClockFacts:
     resolved_at: dt.datetime | None
     # A 重办 cycle: its own period in the rule's unit, counted from ``clock_restarted_at`` (the reopen)
     cycle_limit: int | None = None
+    category: str | None = None  # case.received category: the policy may set a limit per category
 
     def moment(self, name: str) -> dt.datetime | None:
         """The moment a clock or step start names (``received``, ``accepted``, ``assigned``: the first
@@ -167,6 +131,8 @@ def step_deadline(start: dt.datetime, limit: int, unit: str, calendar: WorkCalen
     """
     if limit < 0:
         raise ValueError(f"limit must be >= 0, not {limit}")
+    if unit == HOURS:  # calendar time from the moment itself
+        return (start + dt.timedelta(hours=limit)).astimezone(SHANGHAI)
     return end_of_day(_period_end(local_date(start), limit, unit, calendar))
 
 
@@ -180,7 +146,14 @@ def paused_step_deadline(
     """:func:`step_deadline` with time not counted: each closed pause ``[paused, resumed)`` shifts the end of
     the period by the days in ``(pause day, resumption day]``, as suspensions shift a case's deadline (for
     hearing time in a 复查/复核, 信访工作条例 Art. 35/36). A pause that starts after the period ended
-    does not revive it."""
+    does not revive it. For a limit in hours, each pause adds its own length."""
+    if unit == HOURS:
+        end_at = start + dt.timedelta(hours=limit)
+        for paused, resumed in sorted(pauses):
+            paused = max(paused, start)
+            if paused <= end_at and resumed > paused:
+                end_at += resumed - paused
+        return end_at.astimezone(SHANGHAI)
     start_day = local_date(start)
     working = unit == "working_days"
     end = _raw_end(start_day, limit, unit, calendar)
@@ -222,68 +195,137 @@ def _working_moment_before(due_day: dt.date, remaining: float, calendar: WorkCal
 
 
 def compute_deadline(facts: ClockFacts, policy: DeadlinePolicy, calendar: WorkCalendar) -> Deadline:
-    """The deadline and the yellow-warning moment of a case (rules in the module docstring).
+    """The deadline and the yellow-warning moment of a case (rules: docs/deadlines.md).
 
-    Raises ``KeyError`` for a channel/urgency without a policy rule, ``ValueError`` for naive datetimes or
-    an unknown extension unit, and :class:`projections.calendar.CalendarGapError` if the calendar is
-    strict and the period touches a year without official data.
+    Raises ``KeyError`` for an urgency without a policy rule, ``ValueError`` for naive datetimes or an
+    unknown extension unit, and :class:`projections.calendar.CalendarGapError` if the calendar is strict
+    and the period touches a year without official data.
     """
-    rule = policy.rule(facts.channel, facts.urgency)
-    if facts.cycle_limit is not None:
-        limit, unit = facts.cycle_limit, ("working_days" if facts.time_limit_days is not None else rule.unit)
-    elif facts.time_limit_days is not None:
-        limit, unit = facts.time_limit_days, "working_days"
-    else:
-        limit, unit = rule.limit, rule.unit
-
-    # Extensions: same unit -> add to the limit, at most max_extension in all; other units -> chained
-    # after the period.
-    chained: list[tuple[int, str]] = []
-    requested = 0
-    for extra, ext_unit in facts.extensions:
-        if ext_unit is None or ext_unit == unit:
-            requested += extra
-        elif ext_unit in _UNITS:
-            chained.append((extra, ext_unit))
-        else:
-            raise ValueError(f"unknown extension unit {ext_unit!r}")
-    excess = max(0, requested - rule.max_extension)
+    rule = policy.rule(facts.channel, facts.urgency, facts.category)
+    limit, unit = _limit_and_unit(facts, rule)
+    requested, excess, chained = _extensions(facts.extensions, unit, rule.max_extension)
     limit += requested - excess
-
     trigger = facts.moment(rule.clock_start)
     if trigger is None:
         return Deadline(None, None, limit, unit, False, 0, requested, excess)
     restarted = facts.clock_restarted_at
     if restarted is not None and restarted > trigger:
         trigger = restarted
-    start_day = local_date(trigger)
+    period = _Period(limit, unit, trigger, requested, excess, tuple(chained))
+    if unit == HOURS:
+        return _hours_deadline(period, facts, rule, calendar)
+    return _day_deadline(period, facts, rule, calendar)
 
-    # The end of the period (before the rest-day roll for calendar units).
-    working = unit == "working_days"
-    end = _raw_end(start_day, limit, unit, calendar)
-    for extra, ext_unit in chained:
-        rolled = end if working or limit == 0 else calendar.next_working_day_on_or_after(end)
-        end = _period_end(rolled, extra, ext_unit, calendar)
-    latest_touched = end
 
-    # Suspensions shift the end.
-    suspended = 0
+@dataclass(frozen=True, slots=True)
+class _Period:
+    """A case's period once its limit, unit, extensions and trigger are known."""
+
+    limit: int
+    unit: str
+    trigger: dt.datetime
+    requested: int
+    excess: int
+    chained: tuple[tuple[int, str], ...]  # extensions in another unit, appended after the period
+
+    def deadline(
+        self, due_at: dt.datetime | None, yellow_at: dt.datetime | None, gap: bool, shift: int
+    ) -> Deadline:
+        return Deadline(due_at, yellow_at, self.limit, self.unit, gap, shift, self.requested, self.excess)
+
+
+def _limit_and_unit(facts: ClockFacts, rule: ChannelRule) -> tuple[int, str]:
+    """The cycle's limit and unit: a 重办 cycle's own, a promise (working days), else the rule's."""
+    if facts.cycle_limit is not None:
+        return facts.cycle_limit, ("working_days" if facts.time_limit_days is not None else rule.unit)
+    if facts.time_limit_days is not None:
+        return facts.time_limit_days, "working_days"
+    return rule.limit, rule.unit
+
+
+def _extensions(
+    extensions: tuple[tuple[int, str | None], ...], unit: str, cap: int
+) -> tuple[int, int, list[tuple[int, str]]]:
+    """(requested in ``unit``, the excess over ``cap``, the extensions in other units to chain after)."""
+    chained: list[tuple[int, str]] = []
+    requested = 0
+    for extra, ext_unit in extensions:
+        if ext_unit is None or ext_unit == unit:
+            requested += extra
+        elif ext_unit in _UNITS:
+            chained.append((extra, ext_unit))
+        else:
+            raise ValueError(f"unknown extension unit {ext_unit!r}")
+    return requested, max(0, requested - cap), chained
+
+
+def _live_suspensions(
+    facts: ClockFacts, trigger: dt.datetime
+) -> tuple[list[tuple[dt.datetime, dt.datetime]], bool]:
+    """The suspensions that may shift the period, closed (one open at resolution ends there), in order,
+    and whether the clock is stopped: a suspension still open on an unresolved case (the spans before it
+    are returned)."""
+    out: list[tuple[dt.datetime, dt.datetime]] = []
     resolved_at = facts.resolved_at
     for s, r in sorted(facts.suspensions, key=lambda iv: iv[0]):
         if resolved_at is not None and s >= resolved_at:
             continue
         if r is None:
             if resolved_at is None:
-                return Deadline(None, None, limit, unit, False, suspended, requested, excess)
+                return out, True
             r = resolved_at
-        if r <= trigger:
+        if r > trigger:
+            out.append((s, r))
+    return out, False
+
+
+def _day_deadline(p: _Period, facts: ClockFacts, rule: ChannelRule, calendar: WorkCalendar) -> Deadline:
+    """A period in working days, calendar days or months, ending at 24:00 of its last day."""
+    start_day = local_date(p.trigger)
+    working, limit = p.unit == "working_days", p.limit
+    end = _raw_end(start_day, limit, p.unit, calendar)
+    hours_after = 0  # hour extensions of a day period: added to its end
+    day_chained = False
+    for extra, ext_unit in p.chained:
+        if ext_unit == HOURS:
+            hours_after += extra
             continue
-        s_day = max(local_date(s), start_day)
-        r_day = local_date(r)
+        rolled = end if working or limit == 0 else calendar.next_working_day_on_or_after(end)
+        end = _period_end(rolled, extra, ext_unit, calendar)
+        day_chained = True
+    spans, stopped = _live_suspensions(facts, p.trigger)
+    end, suspended, latest_touched = _shift_days(
+        spans, start_day, end, working, calendar, working or limit == 0
+    )
+    if stopped:
+        return p.deadline(None, None, False, suspended)
+    no_roll = working or (limit == 0 and not day_chained and suspended == 0)
+    due_day = end if no_roll else calendar.next_working_day_on_or_after(end)
+    due_at = end_of_day(due_day) + dt.timedelta(hours=hours_after)
+    gap = not calendar.covers(start_day + _ONE_DAY, max(due_day, latest_touched))
+    if limit == 0 and not day_chained:
+        return p.deadline(due_at, due_at, gap, suspended)
+    yellow = _day_yellow(p, due_day, start_day, rule, calendar)
+    return p.deadline(due_at, min(max(yellow, p.trigger.astimezone(SHANGHAI)), due_at), gap, suspended)
+
+
+def _shift_days(
+    spans: list[tuple[dt.datetime, dt.datetime]],
+    start_day: dt.date,
+    end: dt.date,
+    working: bool,
+    calendar: WorkCalendar,
+    no_roll: bool,
+) -> tuple[dt.date, int, dt.date]:
+    """The end shifted by the suspensions (the days in (suspension day, resumption day]: working days for a
+    working-day period), the days shifted, and the latest day touched. A suspension that starts after the
+    period ended revives nothing."""
+    suspended, latest_touched = 0, end
+    for s, r in spans:
+        s_day, r_day = max(local_date(s), start_day), local_date(r)
         if r_day <= s_day:
             continue
-        due_now = end if working or limit == 0 else calendar.next_working_day_on_or_after(end)
-        if s_day > due_now:
+        if s_day > (end if no_roll else calendar.next_working_day_on_or_after(end)):
             continue  # suspended after the period had already ended: no revival
         if working:
             span = calendar.working_days_between(s_day, r_day)
@@ -292,40 +334,54 @@ def compute_deadline(facts: ClockFacts, policy: DeadlinePolicy, calendar: WorkCa
             span = (r_day - s_day).days
             end += dt.timedelta(days=span)
         suspended += span
-        if r_day > latest_touched:
-            latest_touched = r_day
+        latest_touched = max(latest_touched, r_day)
+    return end, suspended, latest_touched
 
-    no_roll = working or (limit == 0 and not chained and suspended == 0)
-    due_day = end if no_roll else calendar.next_working_day_on_or_after(end)
-    due_at = end_of_day(due_day)
-    if due_day > latest_touched:
-        latest_touched = due_day
-    gap = not calendar.covers(start_day + _ONE_DAY, latest_touched)
 
-    # Yellow.
-    if limit == 0 and not chained:
-        return Deadline(due_at, due_at, limit, unit, gap, suspended, requested, excess)
+def _day_yellow(
+    p: _Period, due_day: dt.date, start_day: dt.date, rule: ChannelRule, calendar: WorkCalendar
+) -> dt.datetime:
+    """00:00 of the day the remaining time first reaches the threshold (before clamping to the period)."""
     warning = rule.warning
-    if working:
+    if p.unit == "working_days":
         # Both legs are in working time: the larger threshold is reached first.
-        k = warning.fraction * limit
-        if warning.working_days < limit and warning.working_days > k:
+        k = warning.fraction * p.limit
+        if warning.working_days < p.limit and warning.working_days > k:
             k = warning.working_days
         yellow = _working_moment_before(due_day, k, calendar)
     else:
-        if unit == "months":
-            nominal_days = (add_months(start_day, limit) - start_day).days
+        if p.unit == "months":
+            nominal_days = (add_months(start_day, p.limit) - start_day).days
         else:
-            nominal_days = limit
-        yellow = due_at - dt.timedelta(days=warning.fraction * nominal_days)
+            nominal_days = p.limit
+        yellow = end_of_day(due_day) - dt.timedelta(days=warning.fraction * nominal_days)
         if 0 < warning.working_days < nominal_days:
             by_working_days = _working_moment_before(due_day, warning.working_days, calendar)
             if by_working_days < yellow:
                 yellow = by_working_days
-    yellow_local = yellow.astimezone(SHANGHAI)
-    yellow = dt.datetime.combine(yellow_local.date(), _MIDNIGHT)  # start of that day
-    if yellow < trigger:
-        yellow = trigger.astimezone(SHANGHAI)
-    if yellow > due_at:
-        yellow = due_at
-    return Deadline(due_at, yellow, limit, unit, gap, suspended, requested, excess)
+    return dt.datetime.combine(yellow.astimezone(SHANGHAI).date(), _MIDNIGHT)  # start of that day
+
+
+def _hours_deadline(p: _Period, facts: ClockFacts, rule: ChannelRule, calendar: WorkCalendar) -> Deadline:
+    """A limit in hours: calendar time from the trigger moment (holidays and nights count), each suspension
+    adding its length; yellow when ``fraction`` of the limit is left (the working-day leg does not apply)."""
+    due = p.trigger + dt.timedelta(hours=p.limit)
+    spans, stopped = _live_suspensions(facts, p.trigger)
+    shifted = dt.timedelta(0)
+    for s, r in spans:
+        s = max(s, p.trigger)
+        if s > due or r <= s:
+            continue  # suspended after the period had already ended: no revival
+        shifted += r - s
+        due += r - s
+    if stopped:
+        return p.deadline(None, None, False, math.ceil(shifted / dt.timedelta(hours=1)))
+    gap = False
+    for extra, ext_unit in p.chained:  # an extension in days: counted from the day the hours ran out
+        end = _period_end(local_date(due - _TICK), extra, ext_unit, calendar)
+        gap = gap or not calendar.covers(local_date(due - _TICK), end)
+        due = end_of_day(end)
+    due = due.astimezone(SHANGHAI)
+    yellow = due - dt.timedelta(hours=rule.warning.fraction * p.limit)
+    yellow = min(max(yellow, p.trigger.astimezone(SHANGHAI)), due)
+    return p.deadline(due, yellow, gap, math.ceil(shifted / dt.timedelta(hours=1)))

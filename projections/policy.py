@@ -6,9 +6,10 @@ explain every key, and ``docs/deadlines.md`` summarises them). Operators copy it
 service at their copy: :func:`load_policy` validates it and raises :class:`PolicyError` naming the file and
 the offending key.
 
-Inheritance inside the file, from general to specific (a more specific key wins):
-``[warning]`` (global) → ``[channels.<channel>]`` → ``[channels.<channel>.urgent]`` / ``.normal``.
-Step limits (``steps.<name>``) are inherited by name the same way.
+Inheritance inside the file, from general to specific (a more specific key wins): ``[warning]`` (global) →
+``[channels.<channel>]`` → ``.categories.<category>`` → ``.urgent`` / ``.normal`` / ``.emergency`` → the
+category's urgency section; an operator's own channel starts from ``[channels.other]``. Step limits
+(``steps.<name>``) are inherited by name the same way (docs/deadlines.md, "Channels").
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    StringConstraints,
     ValidationError,
     model_validator,
 )
 
-from events.data import CHANNELS, Channel
+from events.data import CHANNEL_PATTERN, CHANNELS, OTHER_CHANNEL
 
 __all__ = [
     "ChannelRule",
@@ -44,10 +46,13 @@ __all__ = [
     "load_policy",
 ]
 
-Unit = Literal["working_days", "calendar_days", "months"]
+Unit = Literal["working_days", "calendar_days", "months", "hours"]
 ClockStart = Literal["received", "accepted", "assigned"]
 StepStart = Literal["received", "accepted", "assigned", "requested"]
-URGENCIES: Final[tuple[str, ...]] = ("normal", "urgent")
+URGENCIES: Final[tuple[str, ...]] = ("normal", "urgent", "emergency")
+OTHER: Final = OTHER_CHANNEL
+ChannelName = Annotated[str, StringConstraints(pattern=CHANNEL_PATTERN)]
+CategoryName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 DEFAULT_POLICY_RESOURCE: Final = "default_policy.toml"
 
 
@@ -135,9 +140,17 @@ class _RulePatch(_Frozen):
     description: str | None = None
 
 
-class _ChannelSection(_RulePatch):
+class _UrgencyPatches(_RulePatch):
+    """A section with optional per-urgency overrides."""
+
     urgent: _RulePatch | None = None
     normal: _RulePatch | None = None
+    emergency: _RulePatch | None = None  # unset: the urgent overrides apply
+
+
+class _ChannelSection(_UrgencyPatches):
+    #: per-category overrides (the case.received ``category``, e.g. 咨询 / 投诉), each with its own urgencies
+    categories: dict[CategoryName, _UrgencyPatches] = {}
 
 
 class KpiPolicy(_Frozen):
@@ -146,65 +159,124 @@ class KpiPolicy(_Frozen):
     basically_satisfied_counts_as_satisfied: bool = True
 
 
+_REQUIRED: Final = ("limit", "unit", "clock_start", "max_extension")
+_OPTIONAL: Final = ("reopen_limit", "legal_limit")  # None means the documented default
+
+
+def _urgency_patch(section: _UrgencyPatches | None, urgency: str) -> _RulePatch | None:
+    if section is None:
+        return None
+    patch = cast(_RulePatch | None, getattr(section, urgency))
+    return section.urgent if patch is None and urgency == "emergency" else patch
+
+
+def _merge(warning: WarningThreshold, layers: list[_RulePatch | None]) -> dict[str, Any]:
+    """The keys of ``layers`` merged from the general to the specific (a later layer's set key wins)."""
+    merged: dict[str, Any] = dict.fromkeys((*_REQUIRED, *_OPTIONAL))
+    warn, steps = warning.model_dump(), {}
+    for layer in layers:
+        if layer is None:
+            continue
+        merged.update({k: getattr(layer, k) for k in merged if getattr(layer, k) is not None})
+        if layer.warning is not None:
+            warn.update({k: v for k, v in layer.warning.model_dump().items() if v is not None})
+        steps.update(layer.steps)
+    merged["warning"] = WarningThreshold.model_validate(warn)
+    merged["steps"] = steps
+    return merged
+
+
 class DeadlinePolicy(_Frozen):
-    """The whole policy. Every channel of the event contract must have a section (no silent defaults)."""
+    """The whole policy. Every channel of the event contract and ``other`` must have a section; operators
+    may add channels (docs/deadlines.md, "Channels"). A channel without a section gets the ``other`` rules."""
 
     warning: WarningThreshold = WarningThreshold()
     kpi: KpiPolicy = KpiPolicy()
-    channels: dict[Channel, _ChannelSection]
+    channels: dict[ChannelName, _ChannelSection]
 
     _rules: dict[tuple[str, str], ChannelRule] = PrivateAttr(default_factory=dict)
+    _category_rules: dict[tuple[str, str, str], ChannelRule] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _resolve(self) -> DeadlinePolicy:
-        missing = [c for c in CHANNELS if c not in self.channels]
+        missing = [c for c in (*CHANNELS, OTHER) if c not in self.channels]
         if missing:
             raise ValueError(f"channels: no section for {', '.join(missing)} (every channel needs one)")
         rules: dict[tuple[str, str], ChannelRule] = {}
+        by_category: dict[tuple[str, str, str], ChannelRule] = {}
         problems: list[str] = []
         for channel, section in self.channels.items():
             for urgency in URGENCIES:
-                patch = cast(_RulePatch | None, getattr(section, urgency))
-                merged: dict[str, Any] = {}
-                for key in ("limit", "unit", "clock_start", "max_extension"):
-                    value = getattr(patch, key) if patch is not None else None
-                    merged[key] = value if value is not None else getattr(section, key)
-                unset = [k for k, v in merged.items() if v is None]
-                if unset:
-                    where = f"[channels.{channel}] or [channels.{channel}.{urgency}]"
-                    problems.append(
-                        f"channels.{channel}.{urgency}: {', '.join(unset)} not set (set it in {where})"
-                    )
-                    continue
-                for key in ("reopen_limit", "legal_limit"):  # optional: None means the documented default
-                    value = getattr(patch, key) if patch is not None else None
-                    merged[key] = value if value is not None else getattr(section, key)
-                warning = self.warning.model_dump()
-                for w in (section.warning, patch.warning if patch is not None else None):
-                    if w is not None:
-                        warning.update({k: v for k, v in w.model_dump().items() if v is not None})
-                merged["warning"] = WarningThreshold.model_validate(warning)
-                merged["steps"] = {**section.steps, **(patch.steps if patch is not None else {})}
-                rules[(channel, urgency)] = ChannelRule.model_validate(merged)
+                base = self._base_layers(channel, urgency)
+                for category in (None, *section.categories):
+                    cat = section.categories.get(category) if category is not None else None
+                    layers = [
+                        *base,
+                        section,
+                        cat,
+                        _urgency_patch(section, urgency),
+                        _urgency_patch(cat, urgency),
+                    ]
+                    merged = _merge(self.warning, layers)
+                    unset = [k for k in _REQUIRED if merged[k] is None]
+                    if unset:
+                        where = f"[channels.{channel}] or [channels.{channel}.{urgency}]"
+                        problems.append(
+                            f"channels.{channel}.{urgency}: {', '.join(unset)} not set (set it in {where})"
+                        )
+                        break
+                    rule = ChannelRule.model_validate(merged)
+                    if category is None:
+                        rules[(channel, urgency)] = rule
+                    else:
+                        by_category[(channel, category, urgency)] = rule
         if problems:
             raise ValueError("; ".join(problems))
-        self._rules = rules
+        self._rules, self._category_rules = rules, by_category
         return self
 
-    def rule(self, channel: str, urgency: str = "normal") -> ChannelRule:
-        """The resolved rule for ``channel`` and ``urgency`` (``"urgent"`` | ``"normal"``)."""
+    def _base_layers(self, channel: str, urgency: str) -> list[_RulePatch | None]:
+        """An operator's own channel starts from the ``other`` section (its own keys win); the contract's
+        channels and ``other`` stand alone (every key set, no silent defaults)."""
+        if channel in CHANNELS or channel == OTHER:
+            return []
+        other = self.channels[OTHER]
+        return [other, _urgency_patch(other, urgency)]
+
+    def rule(self, channel: str, urgency: str = "normal", category: str | None = None) -> ChannelRule:
+        """The resolved rule for ``channel``, ``urgency`` (normal, urgent, emergency) and the case's
+        ``category`` (a category section of the channel wins, else the channel's rule). A channel the
+        policy does not name gets the ``other`` rules (docs/deadlines.md, "Channels")."""
         # Straight to pydantic's private-attribute storage: ``self._rules`` goes through
         # ``BaseModel.__getattr__`` (several µs), and this sits in the per-event hot path.
         private = cast(dict[str, Any], self.__pydantic_private__)
         rules = cast(dict[tuple[str, str], ChannelRule], private["_rules"])
+        if category is not None and private["_category_rules"]:
+            found = private["_category_rules"].get((channel, category, urgency))
+            if found is None and (channel, urgency) not in rules:
+                found = private["_category_rules"].get((OTHER, category, urgency))
+            if found is not None:
+                return cast(ChannelRule, found)
         try:
             return rules[(channel, urgency)]
+        except KeyError:
+            pass
+        try:
+            return rules[(OTHER, urgency)]
         except KeyError:
             raise KeyError(f"no deadline rule for channel {channel!r} with urgency {urgency!r}") from None
 
     def rules(self) -> dict[tuple[str, str], ChannelRule]:
         """All resolved rules, keyed by (channel, urgency)."""
         return dict(self._rules)
+
+    def category_rules(self) -> dict[tuple[str, str, str], ChannelRule]:
+        """The per-category rules, keyed by (channel, category, urgency)."""
+        return dict(self._category_rules)
+
+    def channel_names(self) -> tuple[str, ...]:
+        """Every channel with a section: the contract's, ``other`` and the operator's own."""
+        return tuple(self.channels)
 
 
 def _format_validation_error(err: ValidationError) -> str:

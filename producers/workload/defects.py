@@ -29,8 +29,8 @@ MALFORMED_REASONS: Final[dict[str, str]] = {
     "future_version": "unsupported_version",
     "naive_time": "schema_violation",
 }
-_WRONG_VALUES: Final[dict[str, Any]] = {  # a value of the wrong type or outside the enum, per data field
-    "channel": "fax", "urgency": "very_urgent", "time_limit_days": "五天", "outcome": "done",
+_WRONG_VALUES: Final[dict[str, Any]] = {  # a value of the wrong type or outside the enum or pattern, per field
+    "channel": "传真 fax", "urgency": "very_urgent", "time_limit_days": "五天", "outcome": "done",
     "satisfaction": "meh", "level": "emperor", "decision": "maybe", "extra_days": "十", "extra": -3,
     "restart_clock": "sometimes", "department": 42, "departments": "市住房和城乡建设局", "due_date": "下周五",
     "percent": 150, "measures_done": -1, "measures": [], "deadline": "2026-13-45", "new_deadline": "soon",

@@ -39,5 +39,9 @@ def test_0010_downgrades_to_0009_and_upgrades_again(database_url: str) -> None:
     )
     assert grants == [(5,)]
     migrate(database_url)
-    assert columns(database_url, "penalty_items")[-1] == "points"
-    assert columns(database_url, "department_scorecard")[-2:] == ["violation_count", "estimated_cards"]
+    assert columns(database_url, "penalty_items")[-2:] == ["points", "role"]  # role: migration 0014
+    assert columns(database_url, "department_scorecard")[-3:] == [
+        "violation_count",
+        "estimated_cards",
+        "co_handled",
+    ]

@@ -326,7 +326,9 @@ def test_deadline_is_a_frozen_value() -> None:
 
 def test_default_policy_is_packaged_and_complete(policy: DeadlinePolicy) -> None:
     assert resources.files("projections").joinpath("default_policy.toml").is_file()
-    assert {c for c, _ in policy.rules()} == set(CHANNELS)
+    # the contract's channels, `other` and the seeds' extras (issue 19, point 5)
+    extras = {"other", "hotline_12315", "bureau_hotline", "efficiency_complaint"}
+    assert {c for c, _ in policy.rules()} == set(CHANNELS) | extras
     petition = policy.rule("letter", "normal")
     assert (petition.limit, petition.unit, petition.clock_start, petition.max_extension) == (
         60,
@@ -347,8 +349,10 @@ def test_default_policy_is_packaged_and_complete(policy: DeadlinePolicy) -> None
     assert policy.warning.fraction == pytest.approx(1 / 3)
     assert policy.warning.working_days == 1
     assert policy.kpi.basically_satisfied_counts_as_satisfied
+    # a channel the policy does not name gets the `other` rules (docs/deadlines.md, "Channels")
+    assert policy.rule("fax", "normal") == policy.rule("other", "normal")
     with pytest.raises(KeyError, match="fax"):
-        policy.rule("fax", "normal")
+        policy.rule("fax", "someday")
 
 
 def _default_text(fraction: str | None = None, working_days: str | None = None) -> str:
@@ -389,9 +393,10 @@ def test_policy_thresholds_change_the_yellow_moment(cal: WorkCalendar) -> None:
     ("mutate", "expected"),
     [
         (
-            lambda t: t + "\n[channels.fax]\nlimit = 1\n",
-            r"channels\.fax\.\[key\]: Input should be 'hotline_12345'",
+            lambda t: t + '\n[channels."Fax Line"]\nlimit = 1\n',
+            r"channels\.Fax Line\.\[key\]: String should match pattern",
         ),
+        (lambda t: t.split("[channels.other]")[0], "no section for other"),
         (lambda t: t.replace("[channels.service_center]", "[channels.service_centre]"), "channels"),
         (
             lambda t: t.split("[channels.service_center]")[0],
