@@ -17,7 +17,7 @@ from producers.workload.base import Life, cumulative
 from producers.workload.clock import DAY
 from producers.workload.envelope import dumps
 from producers.workload.people import ALL_DEPARTMENTS, HOTLINES, PETITION, People
-from producers.workload.report_fields import co_departments, disclosure_result, received_fields
+from producers.workload.report_fields import co_departments, disclosure_result, intake_fields, received_fields
 from producers.workload.texts import with_personal_data
 
 _HOTLINE_CENTRE: Final = "市12345政务服务便民热线"
@@ -42,7 +42,7 @@ def _assigned(ch: str, t0: int, dept: str, note: bool) -> dict[str, Any]:
     data: dict[str, Any] = (
         {"department": dept, "note": "请按时限办理并答复"} if note else {"department": dept}
     )
-    parallel = co_departments(ch, f"{t0}/{dept}", dept)
+    parallel = co_departments(ch, f"{t0}/{dept}", dept, ALL_DEPARTMENTS)
     if parallel:
         data["co_departments"] = parallel
     return data
@@ -100,6 +100,7 @@ class CaseLives(People):
             data["summary"] = with_personal_data(cid, data["summary"], petitioner)  # as citizens write
             data["petitioner"] = petitioner
         data.update(received_fields(ch, cid, data["category"], petitioner is not None))  # the reports' fields
+        data.update(intake_fields(ch, cid, data.get("urgency")))  # channels, categories, tiers (issue 19)
         if merge_into is None:
             # the petitioner as a tuple of items: a tuple of strings only, which the cyclic GC untracks
             self.recent[ch].append(
@@ -112,7 +113,9 @@ class CaseLives(People):
         data, merge_into, depts, limit = self.received(p, cid, t0)
         life = self.case_life(p, t0, merge_into, depts, limit, data["region"])
         self.seq += 1
-        self.schedule([t0, self.seq, life, "case", cid, source, "case.received", dumps(data), 1, p.channel])
+        self.schedule(
+            [t0, self.seq, life, "case", cid, source, "case.received", dumps(data), 1, data["channel"]]
+        )
 
     def case_life(
         self, p: W.Profile, t0: int, merge_into: str | None, depts: tuple[str, ...], limit: int, region: str

@@ -1,5 +1,7 @@
 """The fields the reports read (issue 19), drawn for the demo's cases: applicant types and disclosure outcomes,
-petition headcounts, 越级访 and co-petitioners, legal limits of service-centre matters, 并联审批 departments.
+petition headcounts, 越级访 and co-petitioners, legal limits of service-centre matters, 并联审批 and 协办
+departments, the seeds' other channels (12315, a bureau line, 效能投诉, a line the policy does not name), 咨询
+categories and the 特急 (emergency) tier.
 
 Each draw comes from its own generator seeded by the case (a CRC of a key the caller passes), never from the
 simulation's shared stream, so adding these fields changed no other value of a seeded run.
@@ -85,8 +87,58 @@ def received_fields(channel: str, case_id: str, category: str, has_petitioner: b
     return out
 
 
-def co_departments(channel: str, key: str, lead: str) -> list[str] | None:
-    """The other departments of a 并联审批 service-centre application (about one in ten), else ``None``."""
+#: 12345 orders the demo files under the seeds' other channels: (channel, share, categories or None)
+_OTHER_CHANNELS: Final = (
+    ("hotline_12315", 0.05, (("投诉", 0.6), ("咨询", 0.25), ("举报", 0.15))),
+    ("bureau_hotline", 0.02, None),
+    ("efficiency_complaint", 0.01, (("效能投诉", 1.0),)),
+    ("hotline_96196", 0.005, None),  # no section in the default policy: the `other` rules
+)
+_EMERGENCY_CHANNELS: Final = frozenset({"hotline_12345", "hotline_12319", "city_management"})
+#: channels whose assignments sometimes name co-handling departments (协办)
+_CO_HANDLED: Final = frozenset(
+    {
+        "hotline_12345",
+        "hotline_12319",
+        "mayor_mailbox",
+        "city_management",
+        "letter",
+        "visit",
+        "online_petition",
+    }
+)
+
+
+def intake_fields(channel: str, case_id: str, urgency: str | None) -> dict[str, Any]:
+    """``case.received`` overrides of a new case: a 12345 order filed under another channel (and its
+    category), a 12345 consultation (咨询), an urgent order that is an emergency (特急, a 24-hour limit)."""
+    rng = _rng("intake/" + case_id)
+    out: dict[str, Any] = {}
+    if channel == "hotline_12345":
+        x, acc = rng.random(), 0.0
+        for name, share, categories in _OTHER_CHANNELS:
+            acc += share
+            if x < acc:
+                out["channel"] = name
+                if categories:
+                    out["category"] = _weighted(rng, categories)
+                break
+        else:
+            if rng.random() < 0.06:
+                out["category"] = "咨询"
+    if urgency == "urgent" and channel in _EMERGENCY_CHANNELS and rng.random() < 0.3:
+        out["urgency"] = "emergency"
+    return out
+
+
+def co_departments(channel: str, key: str, lead: str, pool: tuple[str, ...] = ()) -> list[str] | None:
+    """The other departments of a 并联审批 service-centre application (about one in ten), or the co-handlers
+    (协办) of some other cases' assignments (about one in twelve, from ``pool``), else ``None``."""
+    if channel in _CO_HANDLED and pool:
+        rng = _rng("co/" + key)
+        if rng.random() >= 0.08:
+            return None
+        return [d for d in rng.sample(pool, 1 + (rng.random() < 0.3)) if d != lead] or None
     if channel != "service_center":
         return None
     rng = _rng(key)

@@ -45,6 +45,7 @@ ANALYST_VIEWS = frozenset(
         "case_cycles",
         "penalty_items",
         "published_reports",
+        "completion_rates_by_role",  # migration 0014
     }
 )
 

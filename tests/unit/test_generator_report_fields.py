@@ -33,13 +33,20 @@ def test_every_report_field_is_generated() -> None:
             seen["headcount>=5"] += (p.headcount or 0) >= 5
             seen["skip_level"] += bool(p.skip_level)
             seen["co_petitioners"] += bool(p.co_petitioners)
+            seen[f"channel:{p.channel}"] += 1
+            seen[f"urgency:{p.urgency}"] += 1
+            seen[f"category:{p.channel}/{p.category}"] += p.category in ("咨询", "投诉", "举报")
         elif isinstance(p, d.CaseAssigned) and p.co_departments:
-            assert channel[e.subject] == "service_center" and p.department not in p.co_departments
-            seen["co_departments"] += 1
+            assert p.department not in p.co_departments
+            kind = "parallel" if channel.get(e.subject) == "service_center" else "co_handled"
+            seen[f"co_departments:{kind}"] += 1
         elif isinstance(p, d.CaseResolved) and channel.get(e.subject) == "disclosure_request":
             assert p.disclosure is not None
             seen[f"disclosure:{p.disclosure.outcome}"] += 1
     for key in ("applicant:natural_person", "applicant:commercial_enterprise", "legal_time_limit_days",
-                "headcount>=5", "skip_level", "co_petitioners", "co_departments", "disclosure:disclosed",
-                "disclosure:not_disclosed", "disclosure:unable_to_provide"):  # fmt: skip
+                "headcount>=5", "skip_level", "co_petitioners", "co_departments:parallel",
+                "co_departments:co_handled", "disclosure:disclosed", "disclosure:not_disclosed",
+                "disclosure:unable_to_provide", "urgency:emergency", "channel:hotline_12315",
+                "channel:bureau_hotline", "channel:efficiency_complaint", "channel:hotline_96196",
+                "category:hotline_12345/咨询", "category:hotline_12315/举报", "category:hotline_12315/投诉"):  # fmt: skip
         assert seen[key] > 0, key
