@@ -1,22 +1,8 @@
 """Derive a case's deadline view (due, yellow, step overruns, working days) from its folded facts.
 
-This is the bridge between the pure case fold (:mod:`projections.case_status`) and the deadline policy
+The bridge between the pure case fold (:mod:`projections.case_status`) and the deadline policy
 (:mod:`projections.deadlines`): :class:`CaseDeadlines` is the ``DeadlineFn`` the case projection is built
-with. The rules are in ``docs/deadlines.md``; in short:
-
-* **Cycles.** A 重办 (``case.reopened``) starts a new cycle with its own period, counted from the reopen
-  (the policy's ``reopen_limit``, by default the case's own limit); ``due_at``, ``yellow_at``, ``on_time``
-  and the warning follow the current cycle, and each earlier cycle keeps its own figures
-  (:mod:`projections.case_cards` writes them out).
-* **Step limits** are counted from the moment their ``starts_at`` names and checked two ways: a step done
-  late is a **step overrun** (红牌 for the party that did it): 退单 (``return`` / ``misroute_objection``,
-  from each assignment to its return), routing (``route``), acceptance (``accept``), the 补正 notice
-  (``correction_request``: from receipt to the first ``correction`` suspension) and the petition reviews
-  (``review`` 复查 / ``re_review`` 复核, from the request to the decision, hearing time not counted); a
-  step still pending gives ``step_due_at``, the earliest of their limits, which the ``case_status`` view
-  compares with the wall clock. ``step_overrun`` (the red of the case row) counts the current cycle's
-  steps only; every overrun stays a card (``cards``).
-* **Extensions** beyond the rule's cap move the deadline by the cap only; the excess is a violation.
+with. Cycles (重办), step limits, extensions beyond the cap and who is charged: docs/deadlines.md.
 """
 
 from __future__ import annotations

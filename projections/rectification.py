@@ -1,23 +1,8 @@
 """The rectification-item fold (整改) behind ``rectification_items``: a pure ``apply(state, event) -> state``.
 
-Life of an item: ``rectification.opened`` (measures, a responsible person, a deadline) → progress reports
-(``measures_done``) → maybe extensions of the deadline → ``rectification.completed`` → ``verified`` with
-``accepted = true`` (signed off, 销号) or ``accepted = false`` (rejected: back to work, then reported and
-completed again). Rules of the fold (events in (time, id) order; a predecessor may be missing):
-
-* **status**: ``open`` → ``in_progress`` (a progress report; also after a rejection) → ``completed`` →
-  ``verified`` | ``rejected``. The latest of completed / verified / rejected wins; a progress report only
-  moves ``open`` and ``rejected`` items to ``in_progress``.
-* **deadline**: the latest ``new_deadline`` of an extension, else the opening deadline;
-  ``original_deadline`` is always the opening one. An extension that sorts before the opening event (a
-  producer clock skew) still wins over the opening deadline.
-* **measures_done**: the latest reported count; a completion means every planned measure is done, so it
-  raises the count to ``measures_planned``. ``progress`` = measures_done ÷ measures_planned, capped at 1
-  (None while the plan is unknown).
-* **verified_at / verifier**: the sign-off. A rejection clears ``verified_at``, counts in
-  ``rejection_count`` and records ``rejected_at``; ``verifier`` is whoever decided last.
-* **overdue** depends on the wall clock and is derived by the ``rectification_items`` view from
-  ``deadline_at`` (24:00 Asia/Shanghai at the end of ``deadline``), ``status`` and ``verified_at``.
+Events come in (time, id) order and a predecessor may be missing; the status, deadline, progress and
+verification rules are in docs/analysts.md (``rectification_items``). ``overdue`` follows the wall clock,
+so the view derives it from ``deadline_at``, ``status`` and ``verified_at``.
 """
 
 from __future__ import annotations

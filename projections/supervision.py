@@ -1,26 +1,9 @@
 """The supervision-order fold (督办单) behind ``supervision_orders``: a pure ``apply(state, event) -> state``.
 
-Life of an order: ``supervision.issued`` → progress reports by its departments → any number of urgings
-(催办) → ``supervision.completed`` or ``supervision.cancelled``. Rules of the fold (events come in
-(time, id) order; a predecessor may be missing, e.g. the order was issued before casetrack existed):
-
-* **status**: ``issued`` after the issue; ``in_progress`` from the first progress report; ``completed`` /
-  ``cancelled`` from those events. A progress report or an urging after the end does not reopen the order;
-  of two terminal events, the later one wins. Without an issue event, the order starts at ``in_progress``
-  (a progress report: the order exists, e.g. issued before casetrack ran). **An urging alone** does not
-  make an order: its status stays NULL, so ``supervision_orders`` does not show it (migration 0013) rather
-  than invent an order with no title; the urging is kept, and counts exactly as in time order once the
-  ``supervision.issued`` event arrives, however late. Operators find such orders with
-  ``SELECT order_id FROM casetrack.supervision_state WHERE status IS NULL`` (docs/operators.md).
-* **one completion completes the order**, whichever of its departments reports it (the contract has no
-  per-department completion); ``completed_by`` records who.
-* **escalation stage** rises with each urging (:data:`ESCALATION_STAGES`): 0 urgings ``none``, 1 ``blue``,
-  2 ``orange``, 3 or more ``red``.
-* **progress_percent**: 100 once completed; otherwise the mean, over the order's departments, of each
-  department's latest reported ``percent`` (a department that has not reported a percent counts 0). Before
-  the issue event is known, the mean over the departments that reported.
-* **overdue** is not folded: it depends on the wall clock, so the ``supervision_orders`` view derives it
-  from ``due_at`` (the end of ``due_date``, 24:00 Asia/Shanghai), ``status`` and ``completed_at``.
+Events come in (time, id) order and a predecessor may be missing (an order issued before casetrack ran: a
+progress report starts it at ``in_progress``; an urging alone keeps the status NULL until the issue arrives,
+migration 0013). The status, escalation and progress rules are in docs/analysts.md (``supervision_orders``);
+``overdue`` follows the wall clock, so the view derives it from ``due_at``, ``status`` and ``completed_at``.
 """
 
 from __future__ import annotations

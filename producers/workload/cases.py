@@ -10,10 +10,11 @@ earlier case (重复件), closed. Deadlines follow ``projections/default_policy.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any, Final
 
 from producers.workload import data as W
-from producers.workload.base import Life, cumulative
+from producers.workload.base import Life, Step, cumulative
 from producers.workload.clock import DAY
 from producers.workload.envelope import dumps
 from producers.workload.people import ALL_DEPARTMENTS, HOTLINES, PETITION, People
@@ -121,43 +122,76 @@ class CaseLives(People):
         self, p: W.Profile, t0: int, merge_into: str | None, depts: tuple[str, ...], limit: int, region: str
     ) -> Life:
         """The life of a case after its receipt at ``t0``. Locals live as long as the case is open, so there
-        are few of them, none holds a payload, and there are no comprehensions (they would make cells)."""
-        rnd, ri, pick, clock, ch = self.rnd, self.ri, self.pick, self.clock, p.channel
+        are few of them, none holds a payload, and there are no comprehensions (they would make cells).
+        Each stage is a sub-generator (``yield from``) that returns what the next one needs."""
         if merge_into is not None:
-            yield self.office_after(t0, ri(600, 6 * 3600)), "case.merged", {"into_case_id": merge_into}, 1
-            return
-
-        t = t0
-        if p.p_direct and rnd() < p.p_direct:  # a consultation the call taker answers at once
-            t += ri(120, 900)
-            reply = "话务员依据知识库直接答复"
             yield (
-                t,
-                "case.resolved",
-                {"department": _HOTLINE_CENTRE, "outcome": "explained", "reply_summary": reply},
+                self.office_after(t0, self.ri(600, 6 * 3600)),
+                "case.merged",
+                {"into_case_id": merge_into},
                 1,
             )
-            if rnd() < 0.5:
-                t = self.wd_after(t, ri(0, 1))
-                sat = self.weighted(W.SATISFACTION, _SATISFACTION_CUM[0])
-                yield t, "case.followed_up", {"satisfaction": sat, "note": "电话回访"}, 1
-            yield self.around_clock(t, 3600), "case.closed", {}, 1
             return
+        if p.p_direct and self.rnd() < p.p_direct:  # a consultation the call taker answers at once
+            yield from self._answered_at_once(t0)
+            return
+        accepted = yield from self._intake(p, t0)
+        if accepted is None:
+            return
+        t, dl = accepted[0], self.deadline(p.unit, accepted[1], limit)
+        t, dept = yield from self._assignment(p, t0, t, depts, region)
+        resumed = yield from self._suspension(p, t, dl, limit)
+        if resumed is None:
+            return  # never corrected: deemed withdrawn (视为放弃申请)
+        t, dl = yield from self._extension(p, *resumed, limit)
+        t = yield from self._resolution(p, t0, t, dl, dept, limit)
+        t = yield from self._reviews(p, t)
+        ch = p.channel
+        if ch == "service_center":
+            t += self.ri(60, 3600)
+        elif ch == "city_management":
+            t = self.around_clock(t, 4 * 3600)  # the collector verifies on site (核查结案)
+        else:
+            t = self.wd_after(t, self.ri(0, 2))
+        yield t, "case.closed", {}, 1
 
-        start_day = t0 // DAY
+    def _answered_at_once(self, t0: int) -> Life:
+        t = t0 + self.ri(120, 900)
+        reply = "话务员依据知识库直接答复"
+        yield (
+            t,
+            "case.resolved",
+            {"department": _HOTLINE_CENTRE, "outcome": "explained", "reply_summary": reply},
+            1,
+        )
+        if self.rnd() < 0.5:
+            t = self.wd_after(t, self.ri(0, 1))
+            sat = self.weighted(W.SATISFACTION, _SATISFACTION_CUM[0])
+            yield t, "case.followed_up", {"satisfaction": sat, "note": "电话回访"}, 1
+        yield self.around_clock(t, 3600), "case.closed", {}, 1
+
+    def _intake(self, p: W.Profile, t0: int) -> Generator[Step, None, tuple[int, int] | None]:
+        """Acceptance (受理) or rejection (不予受理); returns (time, the day the clock starts) or None."""
+        rnd, ri, pick, ch = self.rnd, self.ri, self.pick, p.channel
+        t = t0
         if p.accept:
             t = self.wd_after(t, ri(0, 4 if ch in PETITION else 2))
             if rnd() < p.p_reject:
                 reasons = W.PETITION_REJECT_REASONS if ch in PETITION else W.DISCLOSURE_REJECT_REASONS
                 yield t, "case.rejected", {"reason": pick(reasons)}, 1
-                return
+                return None
             yield t, "case.accepted", {}, 1
-            start_day = t // DAY
-        elif p.p_reject and rnd() < p.p_reject:
+            return t, t // DAY
+        if p.p_reject and rnd() < p.p_reject:
             yield t + ri(300, 1800), "case.rejected", {"reason": pick(W.SERVICE_REJECT_REASONS)}, 1
-            return
-        dl = self.deadline(p.unit, start_day, limit)
+            return None
+        return t, t0 // DAY
 
+    def _assignment(
+        self, p: W.Profile, t0: int, t: int, depts: tuple[str, ...], region: str
+    ) -> Generator[Step, None, tuple[int, str]]:
+        """派单, and perhaps a 退单 and a re-assignment; returns (time, the department holding the case)."""
+        rnd, ri, pick, ch = self.rnd, self.ri, self.pick, p.channel
         dept = depts[0] if len(depts) == 1 or rnd() < 0.6 else depts[1 + int(rnd() * (len(depts) - 1))]
         if ch == "service_center":
             t += ri(60, 300)
@@ -177,49 +211,66 @@ class CaseLives(People):
                 dept = other if other != dept and rnd() < 0.5 else f"{region}人民政府"
             t = self.office_after(t, ri(1800, 4 * 3600))
             yield t, "case.assigned", {"department": dept, "note": "退单后重新派单"}, 1
+        return t, dept
 
-        if p.p_suspend and rnd() < p.p_suspend:
-            correction = ch == "disclosure_request" and rnd() < 0.7
-            if correction:
-                reason = "申请内容不明确,已书面告知申请人补正"
-            elif ch == "disclosure_request":
-                reason = "涉及第三方权益,书面征求第三方意见"
-            else:
-                reason = "组织听证"
-            t_s = self.wd_after(t, ri(1, 4))
-            yield t_s, "case.suspended", {"reason": reason}, 1
-            if correction and rnd() < 0.1:  # never corrected: deemed withdrawn (视为放弃申请)
-                yield self.office(clock.add_wd(t_s // DAY, 15 + ri(0, 5))), "case.closed", {}, 1
-                return
-            if correction:
-                t = self.office_after(t_s, DAY * ri(2, 15))
-                dl = self.deadline(p.unit, t // DAY, limit)  # 补正 restarts the clock
-            else:
-                t = self.wd_after(t_s, ri(5, 15))
-                paused = t // DAY - t_s // DAY if p.unit != "wd" else clock.wd_between(t_s // DAY, t // DAY)
-                dl = self.extend_deadline(p.unit, dl, paused)
-            yield t, "case.resumed", {"restart_clock": correction}, 1
+    def _suspension(
+        self, p: W.Profile, t: int, dl: int, limit: int
+    ) -> Generator[Step, None, tuple[int, int] | None]:
+        """A suspension (听证, third-party consultation, 补正) and its end; returns (time, deadline), or None for a
+        request withdrawn for want of a correction."""
+        if not (p.p_suspend and self.rnd() < p.p_suspend):
+            return t, dl
+        rnd, ri, clock, ch = self.rnd, self.ri, self.clock, p.channel
+        correction = ch == "disclosure_request" and rnd() < 0.7
+        if correction:
+            reason = "申请内容不明确,已书面告知申请人补正"
+        elif ch == "disclosure_request":
+            reason = "涉及第三方权益,书面征求第三方意见"
+        else:
+            reason = "组织听证"
+        t_s = self.wd_after(t, ri(1, 4))
+        yield t_s, "case.suspended", {"reason": reason}, 1
+        if correction and rnd() < 0.1:  # never corrected: deemed withdrawn (视为放弃申请)
+            yield self.office(clock.add_wd(t_s // DAY, 15 + ri(0, 5))), "case.closed", {}, 1
+            return None
+        if correction:
+            t = self.office_after(t_s, DAY * ri(2, 15))
+            dl = self.deadline(p.unit, t // DAY, limit)  # 补正 restarts the clock
+        else:
+            t = self.wd_after(t_s, ri(5, 15))
+            paused = t // DAY - t_s // DAY if p.unit != "wd" else clock.wd_between(t_s // DAY, t // DAY)
+            dl = self.extend_deadline(p.unit, dl, paused)
+        yield t, "case.resumed", {"restart_clock": correction}, 1
+        return t, dl
 
-        if limit > 0 and p.p_extend and rnd() < p.p_extend:  # 延期, approved
-            t = self.until(t, dl, 0.5)
-            reason, approver = pick(W.EXTENSION_REASONS), _APPROVERS[ch]
-            if p.unit == "months" or rnd() < 0.3:  # schema v2 names the unit
-                unit = _UNIT_NAMES[p.unit]
-                yield (
-                    t,
-                    "case.extended",
-                    {"extra": p.extend_by, "unit": unit, "reason": reason, "approved_by": approver},
-                    2,
-                )
-            else:
-                yield (
-                    t,
-                    "case.extended",
-                    {"extra_days": p.extend_by, "reason": reason, "approved_by": approver},
-                    1,
-                )
-            dl = self.extend_deadline(p.unit, dl, p.extend_by)
+    def _extension(self, p: W.Profile, t: int, dl: int, limit: int) -> Generator[Step, None, tuple[int, int]]:
+        """An approved extension (延期), schema v1 or v2; returns (time, deadline)."""
+        if not (limit > 0 and p.p_extend and self.rnd() < p.p_extend):
+            return t, dl
+        t = self.until(t, dl, 0.5)
+        reason, approver = self.pick(W.EXTENSION_REASONS), _APPROVERS[p.channel]
+        if p.unit == "months" or self.rnd() < 0.3:  # schema v2 names the unit
+            data = {
+                "extra": p.extend_by,
+                "unit": _UNIT_NAMES[p.unit],
+                "reason": reason,
+                "approved_by": approver,
+            }
+            yield t, "case.extended", data, 2
+        else:
+            yield (
+                t,
+                "case.extended",
+                {"extra_days": p.extend_by, "reason": reason, "approved_by": approver},
+                1,
+            )
+        return t, self.extend_deadline(p.unit, dl, p.extend_by)
 
+    def _resolution(
+        self, p: W.Profile, t0: int, t: int, dl: int, dept: str, limit: int
+    ) -> Generator[Step, None, int]:
+        """办结, then follow-ups (回访), perhaps a 重办 and its second resolution; returns the time."""
+        rnd, ri, pick, ch = self.rnd, self.ri, self.pick, p.channel
         if limit == 0:
             t += ri(300, 2400)  # 即办件: done while the applicant waits
         elif rnd() < self.cfg.late_resolution_fraction * (0.02 if ch == "service_center" else 1.0):
@@ -229,7 +280,6 @@ class CaseLives(People):
         outcome = self.weighted(W.OUTCOMES, _OUTCOME_CUM[_OUTCOME_KIND.get(ch, "default")])
         reply = pick(W.REPLY_SUMMARIES[outcome])
         yield t, "case.resolved", _resolution(ch, t0, t, dept, outcome, reply), 1
-
         reopened = False
         while rnd() < p.p_followup:  # 回访 / 评价
             if ch == "service_center":
@@ -248,20 +298,19 @@ class CaseLives(People):
                 yield t, "case.assigned", {"department": dept, "note": "重办"}, 1
             t = self.wd_after(t, ri(1, 3))
             yield t, "case.resolved", _resolution(ch, t0, t, dept, "resolved", "重办后已解决"), 1
+        return t
 
-        if p.p_review and rnd() < p.p_review:  # 复查, then perhaps 复核 (30 days each)
-            for level in ("review", "re_review"):
-                t = self.office(clock.next_wd(t // DAY + ri(3, 28)))
-                yield t, "case.review_requested", {"level": level}, 1
-                t = self.office(clock.next_wd(t // DAY + ri(10, 27)))
-                decision = "upheld" if rnd() < 0.85 else "changed"
-                yield t, "case.review_decided", {"level": level, "decision": decision}, 1
-                if decision == "changed" or rnd() >= 0.3:
-                    break
-        if ch == "service_center":
-            t += ri(60, 3600)
-        elif ch == "city_management":
-            t = self.around_clock(t, 4 * 3600)  # the collector verifies on site (核查结案)
-        else:
-            t = self.wd_after(t, ri(0, 2))
-        yield t, "case.closed", {}, 1
+    def _reviews(self, p: W.Profile, t: int) -> Generator[Step, None, int]:
+        """复查, then perhaps 复核 (30 days each); returns the time."""
+        if not (p.p_review and self.rnd() < p.p_review):
+            return t
+        clock = self.clock
+        for level in ("review", "re_review"):
+            t = self.office(clock.next_wd(t // DAY + self.ri(3, 28)))
+            yield t, "case.review_requested", {"level": level}, 1
+            t = self.office(clock.next_wd(t // DAY + self.ri(10, 27)))
+            decision = "upheld" if self.rnd() < 0.85 else "changed"
+            yield t, "case.review_decided", {"level": level, "decision": decision}, 1
+            if decision == "changed" or self.rnd() >= 0.3:
+                break
+        return t

@@ -1,11 +1,5 @@
-"""The life cycles of oversight: supervision orders (督办单) and rectification items (整改).
-
-Both are issued on working days at a low daily rate, run for weeks to months, and refer back to recent cases
-(a supervised case, a petition that revealed a problem). A supervision order is issued to one to three
-departments, gets progress reports and urgings (each raising its escalation stage) and is completed or
-cancelled, overdue in ``supervision_overdue_fraction`` of the orders. A rectification item lists measures,
-reports progress, may be extended, is completed and then verified (rejected once in a while). Like a case,
-each is a Python generator that yields its steps in ``time`` order.
+"""The life cycles of oversight: supervision orders (督办单) and rectification items (整改), each a Python
+generator that yields its steps in ``time`` order, like a case (docs/demo.md describes the workload).
 """
 
 from __future__ import annotations
@@ -32,7 +26,29 @@ class OversightLives(People):
 
     def supervision_life(self, oid: str, t0: int) -> Life:
         """A supervision order (督办单): issued, progress, 0-3 urgings, completed or cancelled."""
-        rnd, ri, pick, clock = self.rnd, self.ri, self.pick, self.clock
+        rnd, clock = self.rnd, self.clock
+        data, due = self._supervision_issue(t0)
+        recent = self.recent["hotline_12345" if rnd() < 0.6 else "letter"]
+        if recent and rnd() < 0.3:
+            data["target_case_id"] = self.pick(recent)[0]
+        yield t0, "supervision.issued", data, 1
+        overdue = rnd() < self.cfg.supervision_overdue_fraction
+        cancelled = not overdue and rnd() < 0.05
+        t_end = self.office(clock.add_wd(due, self.ri(2, 12))) if overdue else self.until(t0, due, 1.0)
+        t = t0
+        for tt, etype, d in self._supervision_plan(t0, t_end, data["departments"], due, overdue):
+            t = max(tt, t + 60)
+            yield t, etype, d, 1
+        t = max(t_end, t + 600)
+        if cancelled:
+            yield t, "supervision.cancelled", {"reason": "情况发生变化,经批准撤销督办"}, 1
+        else:
+            result = {"department": data["departments"][0], "result": "已按要求办结,办理结果已书面报送"}
+            yield t, "supervision.completed", result, 1
+
+    def _supervision_issue(self, t0: int) -> tuple[dict[str, Any], int]:
+        """The ``supervision.issued`` payload of a new order and its due day."""
+        pick, clock = self.pick, self.clock
         level = self.weighted(*_LEVELS)
         issued_by = pick(W.SUPERVISION_ISSUERS[level])
         depts = self.rng.sample(ALL_DEPARTMENTS, self.weighted((1, 2, 3), _DEPT_COUNT_CUM))
@@ -43,21 +59,15 @@ class OversightLives(People):
             if level == "leader_instruction"
             else f"关于{subject}的督办通知"
         )
-        due_date = clock.date_of(due).isoformat()
-        data = {
-            "title": title,
-            "issued_by": issued_by,
-            "level": level,
-            "departments": depts,
-            "due_date": due_date,
-        }
-        recent = self.recent["hotline_12345" if rnd() < 0.6 else "letter"]
-        if recent and rnd() < 0.3:
-            data["target_case_id"] = pick(recent)[0]
-        yield t0, "supervision.issued", data, 1
-        overdue = rnd() < self.cfg.supervision_overdue_fraction
-        cancelled = not overdue and rnd() < 0.05
-        t_end = self.office(clock.add_wd(due, ri(2, 12))) if overdue else self.until(t0, due, 1.0)
+        data = {"title": title, "issued_by": issued_by, "level": level, "departments": depts,
+                "due_date": clock.date_of(due).isoformat()}  # fmt: skip
+        return data, due
+
+    def _supervision_plan(
+        self, t0: int, t_end: int, depts: list[str], due: int, overdue: bool
+    ) -> list[tuple[int, str, dict[str, Any]]]:
+        """Progress reports of each department and the urgings (each raising the stage), in time order."""
+        rnd, ri, pick, clock = self.rnd, self.ri, self.pick, self.clock
         plan: list[tuple[int, str, dict[str, Any]]] = []
         for dept in depts:
             percent = 0
@@ -65,35 +75,16 @@ class OversightLives(People):
                 tt = self.office(clock.next_wd((t0 + int((t_end - t0) * rnd())) // DAY))
                 if t0 < tt < t_end:
                     percent = min(90, percent + pick((30, 40, 50)))
-                    note = f"已完成{percent}%,正在推进"
-                    plan.append(
-                        (
-                            tt,
-                            "supervision.progress_reported",
-                            {"department": dept, "note": note, "percent": percent},
-                        )
-                    )
-        urges = ri(1, 3) if overdue else int(rnd() < 0.25)  # each urging raises the escalation stage
+                    report = {"department": dept, "note": f"已完成{percent}%,正在推进", "percent": percent}
+                    plan.append((tt, "supervision.progress_reported", report))
+        urges = ri(1, 3) if overdue else int(rnd() < 0.25)
         first = clock.add_wd(due, 1) if overdue else (t0 + t_end) // 2 // DAY
         for i in range(urges):
             tt = self.office(clock.next_wd(clock.add_wd(first, 3 * i)))
             if t0 < tt < t_end:
                 plan.append((tt, "supervision.urged", {"note": f"第{i + 1}次催办,请抓紧办理"}))
         plan.sort(key=itemgetter(0))
-        t = t0
-        for tt, etype, d in plan:
-            t = max(tt, t + 60)
-            yield t, etype, d, 1
-        t = max(t_end, t + 600)
-        if cancelled:
-            yield t, "supervision.cancelled", {"reason": "情况发生变化,经批准撤销督办"}, 1
-        else:
-            yield (
-                t,
-                "supervision.completed",
-                {"department": depts[0], "result": "已按要求办结,办理结果已书面报送"},
-                1,
-            )
+        return plan
 
     def rectification_life(self, iid: str, t0: int) -> Life:
         """A rectification item (整改): opened, progress, maybe extended, completed, verified (or rejected once)."""
@@ -130,23 +121,20 @@ class OversightLives(People):
             yield t, "rectification.progress_reported", {"measures_done": done}, 1
         t = max(t_end, t + 600)
         yield t, "rectification.completed", {"summary": f"{n}项整改措施已全部完成"}, 1
+        yield from self._verification(t, n)
+
+    def _verification(self, t: int, n: int) -> Life:
+        """验收: signed off (销号), or rejected once, improved and signed off at the second attempt."""
+        ri, pick = self.ri, self.pick
         for attempt in range(2):
             t = self.wd_after(t, ri(3, 10))
             verifier = pick(_VERIFIERS)
-            if attempt == 1 or rnd() < 0.8:
-                yield (
-                    t,
-                    "rectification.verified",
-                    {"accepted": True, "verifier": verifier, "note": "验收合格,予以销号"},
-                    1,
-                )
+            if attempt == 1 or self.rnd() < 0.8:
+                verdict = {"accepted": True, "verifier": verifier, "note": "验收合格,予以销号"}
+                yield t, "rectification.verified", verdict, 1
                 return
-            yield (
-                t,
-                "rectification.verified",
-                {"accepted": False, "verifier": verifier, "note": "整改不彻底,退回继续整改"},
-                1,
-            )
+            verdict = {"accepted": False, "verifier": verifier, "note": "整改不彻底,退回继续整改"}
+            yield t, "rectification.verified", verdict, 1
             t = self.wd_after(t, ri(2, 6))
             yield (
                 t,

@@ -15,7 +15,7 @@ import heapq
 import math
 from collections.abc import Iterator
 from itertools import islice
-from typing import Final
+from typing import Any, Final
 
 from producers.workload.clock import DAY, Calendar, time_of_day
 from producers.workload.config import GenerationStats, GeneratorConfig, Message, valid_message
@@ -36,6 +36,7 @@ class Sim(Intake):
         self.ring_pos = 0
         self.envelopes = Envelopes()
         self.defects = Defects(self)
+        self.tod = time_of_day()
 
     def run(self) -> Iterator[Message]:
         """Every message of the run: day by day (intake, then publishing), then the tails of the open life
@@ -53,17 +54,20 @@ class Sim(Intake):
     def release(self, held: tuple[int, int, Wire, str | None]) -> Message:
         """Publish a held-back (late) event."""
         _, _, wire, channel = held
+        self.stats.late += 1
+        self._count_valid(wire, channel)
+        return valid_message(*wire)
+
+    def _count_valid(self, wire: Wire, channel: str | None) -> None:
         aggregate, _, _, headers, _, etype = wire
         st = self.stats
         st.valid += 1
-        st.late += 1
         st.by_type[etype] = st.by_type.get(etype, 0) + 1
         st.by_aggregate[aggregate] = st.by_aggregate.get(aggregate, 0) + 1
         if channel is not None:
             st.by_channel[channel] = st.by_channel.get(channel, 0) + 1
         if headers is not STRUCTURED_HEADERS:
             st.binary_mode += 1
-        return valid_message(*wire)
 
     def drain(self, day: int) -> Iterator[Message]:
         """Publish the events of ``day`` in time order, with the late, duplicate and malformed messages mixed
@@ -72,19 +76,7 @@ class Sim(Intake):
         bucket = self.buckets.pop(day, [])
         bucket.sort()
         self.today, same = day, self.same_day
-        late, rnd, stats, cfg, ring, buckets = (
-            self.late,
-            self.rnd,
-            self.stats,
-            self.cfg,
-            self.ring,
-            self.buckets,
-        )
-        by_type, by_aggregate, by_channel = stats.by_type, stats.by_aggregate, stats.by_channel
-        heappop, heappush = heapq.heappop, heapq.heappush
-        getrandbits, dump_json, day_prefix, tod = self.rng.getrandbits, dumps, self.day_prefix, time_of_day()
-        late_f, dup_f, mal_f = cfg.late_fraction, cfg.duplicate_fraction, cfg.malformed_fraction
-        bin_f, now_t, encode = cfg.binary_mode_fraction, self.now_t, self.envelopes.encode
+        late, buckets, now_t, heappop = self.late, self.buckets, self.now_t, heapq.heappop
         i, n = 0, len(bucket)
         while True:
             if same and (i == n or same[0] < bucket[i]):
@@ -101,58 +93,63 @@ class Sim(Intake):
                 return
             while late and late[0][0] <= t:
                 yield self.release(heappop(late))
-            _, _, life, aggregate, subject, source, etype, data_json, ver, channel = entry
-            day_t, sec = divmod(t, DAY)
-            time_s = day_prefix[day_t] + tod[sec] if day_t < len(day_prefix) else self.ts(t)
-            # The id's 128 bits are drawn before the mode (argument order): the order of the draws is part of
-            # the byte stream. Held back and in the duplicate ring is the wire tuple of str/bytes, which the
-            # cyclic GC untracks (a Message is always tracked, and a million of them surviving young
-            # collections would make the collector scan every open case again and again).
-            wire = encode(
-                getrandbits(128), rnd() < bin_f, aggregate, subject, source, etype, time_s, ver, data_json
-            )
-            _, key, value_b, headers, eid, _ = wire
-            if rnd() < late_f:  # held back: published after events with a later time
-                self.seq += 1
-                delay = min(int(-14_400 * math.log(1.0 - rnd())), 3 * DAY) + 300
-                heappush(late, (t + delay, self.seq, wire, channel))
-            else:
-                stats.valid += 1
-                by_type[etype] = by_type.get(etype, 0) + 1
-                by_aggregate[aggregate] = by_aggregate.get(aggregate, 0) + 1
-                if channel is not None:
-                    by_channel[channel] = by_channel.get(channel, 0) + 1
-                if headers is not STRUCTURED_HEADERS:
-                    stats.binary_mode += 1
-                yield valid_message(aggregate, key, value_b, headers, eid, etype)
-                if len(ring) < _RING_SIZE:
-                    ring.append(wire)
-                else:
-                    ring[self.ring_pos] = wire
-                    self.ring_pos = (self.ring_pos + 1) % _RING_SIZE
-            if rnd() < dup_f and ring:  # an exact redelivery of a recent message
-                stats.duplicates += 1
-                d_agg, d_key, d_value, d_headers, d_id, d_type = ring[int(rnd() * len(ring))]
-                yield Message(d_agg, d_key, d_value, d_headers, "duplicate", d_id, d_type)
-            if rnd() < mal_f:
-                env = envelope_dict(eid, source, etype, subject, time_s, ver, data_json)
-                yield self.defects.make(env, aggregate, key)
-            step = next(life, None)
-            if step is not None:
-                self.seq += 1
-                t = step[0]
-                # the payload is serialised now, so its dict dies young (the cyclic GC never sees it promoted)
-                entry[0], entry[1], entry[6], entry[9] = t, self.seq, step[1], None
-                entry[7], entry[8] = dump_json(step[2]), step[3]
-                if t < (day + 1) * DAY:
-                    heappush(same, entry)
-                else:
-                    other = buckets.get(t // DAY)
-                    if other is None:
-                        buckets[t // DAY] = [entry]
-                    else:
-                        other.append(entry)
+            yield from self._publish(entry, t)
+            self._next_step(entry, day)
         self.today = -1
+
+    def _publish(self, entry: list[Any], t: int) -> Iterator[Message]:
+        """One event, valid or held back (late), then perhaps a duplicate and a malformed message."""
+        rnd, cfg, ring = self.rnd, self.cfg, self.ring
+        _, _, _, aggregate, subject, source, etype, data_json, ver, channel = entry
+        day_t, sec = divmod(t, DAY)
+        time_s = self.day_prefix[day_t] + self.tod[sec] if day_t < len(self.day_prefix) else self.ts(t)
+        # The id's 128 bits are drawn before the mode (argument order): the order of the draws is part of the
+        # byte stream. Held back and in the duplicate ring is the wire tuple of str/bytes, which the cyclic GC
+        # untracks (a Message is always tracked, and a million of them surviving young collections would make
+        # the collector scan every open case again and again).
+        wire = self.envelopes.encode(
+            self.rng.getrandbits(128), rnd() < cfg.binary_mode_fraction, aggregate, subject, source, etype,
+            time_s, ver, data_json,
+        )  # fmt: skip
+        _, key, value_b, headers, eid, _ = wire
+        if rnd() < cfg.late_fraction:  # held back: published after events with a later time
+            self.seq += 1
+            delay = min(int(-14_400 * math.log(1.0 - rnd())), 3 * DAY) + 300
+            heapq.heappush(self.late, (t + delay, self.seq, wire, channel))
+        else:
+            self._count_valid(wire, channel)
+            yield valid_message(aggregate, key, value_b, headers, eid, etype)
+            if len(ring) < _RING_SIZE:
+                ring.append(wire)
+            else:
+                ring[self.ring_pos] = wire
+                self.ring_pos = (self.ring_pos + 1) % _RING_SIZE
+        if rnd() < cfg.duplicate_fraction and ring:  # an exact redelivery of a recent message
+            self.stats.duplicates += 1
+            d_agg, d_key, d_value, d_headers, d_id, d_type = ring[int(rnd() * len(ring))]
+            yield Message(d_agg, d_key, d_value, d_headers, "duplicate", d_id, d_type)
+        if rnd() < cfg.malformed_fraction:
+            env = envelope_dict(eid, source, etype, subject, time_s, ver, data_json)
+            yield self.defects.make(env, aggregate, key)
+
+    def _next_step(self, entry: list[Any], day: int) -> None:
+        """Draw the life's next step and queue it (the same entry, reused): today's heap or its day's bucket."""
+        step = next(entry[2], None)
+        if step is None:
+            return
+        self.seq += 1
+        t = step[0]
+        # the payload is serialised now, so its dict dies young (the cyclic GC never sees it promoted)
+        entry[0], entry[1], entry[6], entry[9] = t, self.seq, step[1], None
+        entry[7], entry[8] = dumps(step[2]), step[3]
+        if t < (day + 1) * DAY:
+            heapq.heappush(self.same_day, entry)
+        else:
+            other = self.buckets.get(t // DAY)
+            if other is None:
+                self.buckets[t // DAY] = [entry]
+            else:
+                other.append(entry)
 
 
 def generate(

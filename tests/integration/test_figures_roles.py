@@ -98,6 +98,18 @@ def test_the_fold_keeps_the_lead_and_the_co_departments(settings: Settings) -> N
         (C, "co"): (2, 2, 2),  # received: R1 R4; resolved: R1 and R4's second cycle
     }
 
+    # the example of docs/analysts.md ('Lead and co-handling departments'), row for row
+    documented = rows(
+        url,
+        "SELECT department, role, received, resolved, resolved_on_time, on_time_rate FROM completion_rates_by_role"
+        " WHERE month = DATE '2026-03-01' AND channel = 'hotline_12345' ORDER BY role DESC, department NULLS LAST",
+    )
+    one_, zero = Decimal("1.0000"), Decimal("0.0000")
+    assert {tuple(r.values()) for r in documented} == {
+        (C, "lead", 1, 1, 1, one_), (B, "lead", 1, 1, 0, zero), (A, "lead", 2, 3, 3, one_),
+        (None, "lead", 1, 0, 0, None), (C, "co", 2, 2, 2, one_), (B, "co", 1, 2, 2, one_), (A, "co", 1, 1, 0, zero),
+    }  # fmt: skip
+
     items = rows(url, "SELECT subject_id, department, cause, role, points FROM penalty_items ORDER BY 1")
     assert [tuple(i.values()) for i in items] == [
         ("R2", B, "overdue", "lead", Decimal("-10.00")),
