@@ -18,6 +18,10 @@ CHANNELS: dict[str, tuple[str, str]] = {
     "city_management": ("数字城管", "City management"),
     "disclosure_request": ("依申请公开", "Disclosure request"),
     "service_center": ("政务服务中心", "Service centre"),
+    # the default policy's channels beyond the contract (issue 19): operators may add more (docs/deadlines.md)
+    "hotline_12315": ("12315热线", "12315 market line"),
+    "bureau_hotline": ("局内热线", "Bureau line"),
+    "efficiency_complaint": ("效能投诉", "Efficiency complaint"),
 }
 RECTIFICATION_SOURCES: dict[str, tuple[str, str]] = {
     "inspection": ("巡视巡察", "Inspection"),

@@ -1,20 +1,9 @@
 """Service-centre figures (政务服务中心, seed 003) by department × matter, as of a moment.
 
-Over the applications completed (first 办结) in the period; a 即办件 has a promise of 0 working days, a 承诺件
-more (no ``time_limit_days``: the policy's limit is the promise). Working days taken = working days in
-(received day, resolved day] on the official calendar (suspensions are not subtracted). The legal limit is
-``legal_time_limit_days`` from ``case.received``, else the policy's limit for ``service_center`` (read through
-:mod:`projections.policy`). Formulas (docs/analysts.md, 'Reports'; domain: 'Service-centre figures'):
-
-* 现场办结率 = 即办件 done on the day received ÷ 即办件 completed
-* 承诺件提前办结率 = 承诺件 done in fewer working days than promised ÷ 承诺件 completed
-* 按时办结率 = completed within the promise (即办件: the same day) ÷ completed
-* 承诺提速 = 1 − Σ promised ÷ Σ legal; 实际提速 = 1 − Σ taken ÷ Σ legal (all completed applications)
-* 承诺件平均办结时间 = mean working days taken over 承诺件 only; 测评率 = rated (not unreachable) ÷ completed
-* a promise longer than the legal limit (or 20 working days without one) is a violation.
-
-Departments count in their role: every figure goes to the lead (主办, the resolving department); 协办件
-counts the applications a department co-handled (``co_departments``, 并联审批) and enters no rate.
+Over the applications first completed (办结) in the period: 现场办结率, 承诺件提前办结率, 按时办结率, 承诺提速 and
+实际提速 against the legal limit, 承诺件平均办结时间, 测评率 and promises beyond the legal limit; every figure
+counts the lead department (主办), and 并联审批 / 协办 are counted apart. Formulas and defaults:
+docs/analysts.md ("Service-centre figures"; domain.md, "Service-centre figures").
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The fields the reports read (issue 19), drawn for the demo's cases: applicant types and disclosure outcomes,
 petition headcounts, 越级访 and co-petitioners, legal limits of service-centre matters, 并联审批 and 协办
-departments, the seeds' other channels (12315, a bureau line, 效能投诉, a line the policy does not name), 咨询
-categories and the 特急 (emergency) tier.
+departments, the seeds' other channels (12315, a bureau line, 效能投诉), 咨询 categories and the 特急
+(emergency) tier.
 
 Each draw comes from its own generator seeded by the case (a CRC of a key the caller passes), never from the
 simulation's shared stream, so adding these fields changed no other value of a seeded run.
@@ -92,7 +92,6 @@ _OTHER_CHANNELS: Final = (
     ("hotline_12315", 0.05, (("投诉", 0.6), ("咨询", 0.25), ("举报", 0.15))),
     ("bureau_hotline", 0.02, None),
     ("efficiency_complaint", 0.01, (("效能投诉", 1.0),)),
-    ("hotline_96196", 0.005, None),  # no section in the default policy: the `other` rules
 )
 _EMERGENCY_CHANNELS: Final = frozenset({"hotline_12345", "hotline_12319", "city_management"})
 #: channels whose assignments sometimes name co-handling departments (协办)

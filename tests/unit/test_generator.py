@@ -283,7 +283,7 @@ def test_office_channels_follow_the_official_calendar(
 def test_a_month_has_every_channel_and_every_event_type(month: tuple[list[Message], GenerationStats]) -> None:
     _, stats = month
     # the contract's channels, and the seeds' others filed from 12345 orders (issue 19, point 5)
-    extras = {"hotline_12315", "bureau_hotline", "efficiency_complaint", "hotline_96196"}
+    extras = {"hotline_12315", "bureau_hotline", "efficiency_complaint"}
     assert set(stats.by_channel) == set(CHANNELS) | extras
     assert set(stats.by_type) == set(EVENT_TYPES)
     assert 0.9 * 400 * 30 < stats.by_type["case.received"] < 1.1 * 400 * 30
@@ -420,7 +420,7 @@ def test_personal_data_is_well_formed_and_repeats(month_events: list[Event]) -> 
         else:
             # callers: the hotlines and the mailbox, and the other lines filed from 12345 orders (issue 19)
             assert channel in ("hotline_12345", "hotline_12319", "mayor_mailbox", "hotline_12315",
-                               "bureau_hotline", "efficiency_complaint", "hotline_96196")  # fmt: skip
+                               "bureau_hotline", "efficiency_complaint")  # fmt: skip
     repeaters = [n for n in petition_ids.values() if n > 1]
     assert len(repeaters) > 20 and max(repeaters) >= 3  # 重复信访: the same person again
 

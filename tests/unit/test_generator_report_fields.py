@@ -47,6 +47,6 @@ def test_every_report_field_is_generated() -> None:
                 "headcount>=5", "skip_level", "co_petitioners", "co_departments:parallel",
                 "co_departments:co_handled", "disclosure:disclosed", "disclosure:not_disclosed",
                 "disclosure:unable_to_provide", "urgency:emergency", "channel:hotline_12315",
-                "channel:bureau_hotline", "channel:efficiency_complaint", "channel:hotline_96196",
+                "channel:bureau_hotline", "channel:efficiency_complaint",
                 "category:hotline_12345/咨询", "category:hotline_12315/举报", "category:hotline_12315/投诉"):  # fmt: skip
         assert seen[key] > 0, key

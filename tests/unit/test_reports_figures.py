@@ -198,3 +198,20 @@ def test_service_centre_split_by_month() -> None:
     completed = {(row[0], row[1]): row[3] for row in r.rows}
     # September: S1, S2, S3 by A; October: S4, S5 by B (S4 done 10-09)
     assert completed == {("2026-09", "A"): 3, ("2026-09", "B"): 0, ("2026-10", "B"): 2, ("合计", "合计"): 5}
+
+
+def test_parallel_approval_counts_each_department_in_its_role() -> None:
+    # 并联审批: one application led by A with B and C in parallel, 承诺件 of 3 working days, received Tue
+    # 2026-09-29, completed Wed 09-30: (09-29, 09-30] = 1 working day, early. The application is one completed
+    # application and one 并联审批件 for its lead A; B and C each co-handled it once (协办件) and enter no rate.
+    apps = [app(("2026-09-29", 10), ("2026-09-30", 9), 3, "A", "企业设立登记", co=("B", "C"))]
+    r = service_report(apps, parse_period("2026-09"), AS_OF, WorkCalendar.load(None), 20, by_matter=False)
+    keys = [c.key for c in r.columns]
+    by = {row[1]: dict(zip(keys, row, strict=True)) for row in r.rows}
+    pick = ("completed", "early", "early_rate", "sum_taken", "parallel", "co_handled")
+    assert {d: tuple(by[d][k] for k in pick) for d in by} == {
+        "A": (1, 1, 1, 1, 1, 0),
+        "B": (0, 0, None, 0, 0, 1),
+        "C": (0, 0, None, 0, 0, 1),
+        "合计": (1, 1, 1, 1, 1, 2),  # one application, two co-handling departments
+    }
