@@ -88,7 +88,7 @@ def test_bad_input_goes_to_the_dlq_and_good_events_keep_flowing(settings: Settin
         (valid["subject"].encode(), variant(data={"channel": "hotline_12345"}), "schema_violation"),
         (
             valid["subject"].encode(),
-            variant(data={**valid["data"], "channel": "carrier_pigeon"}),
+            variant(data={**valid["data"], "channel": "信鸽 carrier pigeon"}),  # not a channel wire value
             "schema_violation",
         ),
         (b"another-case", variant(), "key_mismatch"),
