@@ -255,8 +255,15 @@ class SupervisionIssued(Data):
     issued_by: Name
     level: Literal["leader_instruction", "office", "npc", "cppcc", "other"]
     departments: Annotated[list[Name], Field(min_length=1, max_length=100)]
+    lead_department: Name | None = None  # 主办, one of ``departments``; the others co-handle (协办)
     due_date: Day
     target_case_id: Name | None = None
+
+    @model_validator(mode="after")
+    def _lead_is_addressed(self) -> SupervisionIssued:
+        if self.lead_department is not None and self.lead_department not in self.departments:
+            raise ValueError("lead_department must be one of departments")
+        return self
 
 
 class SupervisionProgressReported(Data):

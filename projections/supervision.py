@@ -34,6 +34,8 @@ class SupervisionState:
     issued_by: str | None = None
     level: str | None = None
     departments: tuple[str, ...] = ()
+    lead_department: str | None = None  # 主办; None: every addressed department must complete
+    done: tuple[tuple[str, dt.datetime], ...] = ()  # (department, its first completion), in time order
     due_date: dt.date | None = None
     target_case_id: str | None = None
     issued_at: dt.datetime | None = None
@@ -77,10 +79,13 @@ def apply(state: SupervisionState, event: Event) -> SupervisionState:
         case d.SupervisionIssued():
             changes.update(
                 title=p.title, issued_by=p.issued_by, level=p.level, departments=tuple(p.departments),
-                due_date=p.due_date, target_case_id=p.target_case_id, issued_at=t,
+                lead_department=p.lead_department, due_date=p.due_date, target_case_id=p.target_case_id,
+                issued_at=t,
             )  # fmt: skip
             if status is None:
                 changes["status"] = "issued"
+            if state.done and status != "cancelled":  # completions dated before the issue (clock skew)
+                changes.update(_completion(replace_fields(state, changes)))
         case d.SupervisionProgressReported():
             changes.update(progress_reports=state.progress_reports + 1, last_progress_at=t)
             if p.percent is not None:
@@ -91,12 +96,34 @@ def apply(state: SupervisionState, event: Event) -> SupervisionState:
             # No status of its own: an urging alone does not make an order (see the module docstring).
             changes.update(urge_count=state.urge_count + 1, last_urged_at=t)
         case d.SupervisionCompleted():
-            changes.update(status="completed", completed_at=t, completed_by=p.department)
+            if all(dep != p.department for dep, _ in state.done):
+                changes["done"] = (*state.done, (p.department, t))
+            changes.update(_completion(replace_fields(state, changes)))
         case d.SupervisionCancelled():
             changes.update(status="cancelled", cancelled_at=t)
         case _:
             pass
     return replace_fields(state, changes)
+
+
+def _completion(state: SupervisionState) -> dict[str, Any]:
+    """Status fields after a department's completion (domain.md, 'Supervision orders'): the order is complete
+    when its lead (主办) has completed, or, with no lead named, when every addressed department has; an order
+    whose issue is not known yet completes with the first completion, as it did before leads existed."""
+    done = dict(state.done)
+    if state.lead_department is not None:
+        finisher: str | None = state.lead_department if state.lead_department in done else None
+    elif state.departments:
+        finisher = (
+            max(state.departments, key=done.__getitem__) if set(state.departments) <= done.keys() else None
+        )
+    else:
+        finisher = state.done[0][0] if state.done else None
+    if finisher is not None:
+        return {"status": "completed", "completed_at": done[finisher], "completed_by": finisher}
+    status = state.status
+    reopened = {"completed_at": None, "completed_by": None} if status == "completed" else {}
+    return {"status": "in_progress" if status in (None, "issued", "completed") else status, **reopened}
 
 
 def _set_percent(
@@ -120,7 +147,7 @@ class SupervisionProjection:
         "order_id", "title", "issued_by", "level", "departments", "status", "issued_at", "due_date",
         "due_at", "completed_at", "completed_by", "cancelled_at", "urge_count", "last_urged_at",
         "escalation_stage", "progress_percent", "progress_reports", "last_progress_at", "target_case_id",
-        "event_count", "last_event_at",
+        "event_count", "last_event_at", "lead_department", "done_departments", "done_at",
     )  # fmt: skip
 
     def initial(self, key: str) -> SupervisionState:
@@ -137,7 +164,7 @@ class SupervisionProjection:
             end_of_day(s.due_date) if s.due_date is not None else None, s.completed_at, s.completed_by,
             s.cancelled_at, s.urge_count, s.last_urged_at, escalation_stage(s.urge_count),
             progress_percent(s), s.progress_reports, s.last_progress_at, s.target_case_id, s.event_count,
-            s.last_event_at,
+            s.last_event_at, s.lead_department, [dep for dep, _ in s.done] or None, [at.isoformat() for _, at in s.done] or None,
         )  # fmt: skip
 
     def dump(self, state: SupervisionState) -> str:

@@ -61,6 +61,8 @@ class OversightLives(People):
         )
         data = {"title": title, "issued_by": issued_by, "level": level, "departments": depts,
                 "due_date": clock.date_of(due).isoformat()}  # fmt: skip
+        if len(depts) > 1:  # the first department leads (主办) and completes the order; no extra draw
+            data["lead_department"] = depts[0]
         return data, due
 
     def _supervision_plan(

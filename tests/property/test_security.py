@@ -46,6 +46,7 @@ ANALYST_VIEWS = frozenset(
         "penalty_items",
         "published_reports",
         "completion_rates_by_role",  # migration 0014
+        "supervision_departments",  # migration 0015
     }
 )
 

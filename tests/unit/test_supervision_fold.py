@@ -7,6 +7,8 @@ import itertools
 import random
 from typing import Any
 
+import pytest
+
 from events.catalog import Event
 from events.codec import event_from_dict
 from projections.base import fold
@@ -84,7 +86,7 @@ def test_completion_and_cancellation() -> None:
         P,
         "S1",
         [
-            issued(),
+            issued(lead_department="市城管局"),  # the lead (主办) completing completes the order
             ev("progress_reported", {"department": "市城管局", "note": "x", "percent": 30}, 5),
             ev("completed", {"department": "市城管局", "result": "已办结"}, 200),
             ev("progress_reported", {"department": "市住建局", "note": "late report"}, 210),
@@ -145,3 +147,37 @@ def test_dump_and_load_round_trip() -> None:
     raw = P.dump(s)
     assert P.load(raw) == s
     assert P.load(P.dump(P.initial("S9"))) == P.initial("S9")
+
+
+def test_without_a_lead_every_addressed_department_must_complete() -> None:
+    """domain.md, 'Supervision orders': no lead named -> complete when every department has; one department
+    finishing its part does not complete the order for the others."""
+    first = [issued(), ev("completed", {"department": "市住建局", "result": "本部门部分已办结"}, 40)]
+    r = row(fold(P, "S1", first))
+    assert r["status"] == "in_progress" and r["completed_at"] is None and r["completed_by"] is None
+    assert r["done_departments"] == ["市住建局"] and r["lead_department"] is None
+    both = fold(P, "S1", [*first, ev("completed", {"department": "市城管局", "result": "已办结"}, 90)])
+    r = row(both)
+    # complete at the last department's completion (T0 + 90 h), by that department
+    assert r["status"] == "completed" and r["completed_by"] == "市城管局"
+    assert r["completed_at"] == T0 + dt.timedelta(hours=90) and r["progress_percent"] == 100
+
+
+def test_a_co_handler_completing_does_not_complete_a_led_order() -> None:
+    events = [
+        issued(lead_department="市城管局"),
+        ev("completed", {"department": "市住建局", "result": "协办部分已完成"}, 20),  # co-handler (协办)
+    ]
+    assert row(fold(P, "S1", events))["status"] == "in_progress"
+    evs = [*events, ev("completed", {"department": "市城管局", "result": "已办结"}, 30)]
+    led = fold(P, "S1", evs)
+    assert row(led)["status"] == "completed" and row(led)["completed_at"] == T0 + dt.timedelta(hours=30)
+    assert row(led)["completed_by"] == "市城管局" and row(led)["done_departments"] == ["市住建局", "市城管局"]
+    assert fold(P, "S1", list(reversed(evs))) == led  # any arrival order folds like time order
+
+
+def test_the_lead_must_be_an_addressed_department() -> None:
+    from events.codec import DecodeError
+
+    with pytest.raises((ValueError, DecodeError)):
+        issued(lead_department="市水务局")
