@@ -18,6 +18,7 @@ from consumers.source import OffsetsAheadOfBroker
 from events.codec import Record
 
 POLLS = 100  # at most this many polls of up to 200 ms to see what was produced (a real broker, a loaded CI)
+JOIN_POLLS = 600  # up to 2 minutes for a group's first assignment (Apache Kafka under a loaded CI)
 
 
 class SourceHarness(Protocol):
@@ -146,11 +147,14 @@ class SourceContract:
             assigned.append(sorted(partitions))
 
         src.subscribe([topic], on_assigned, lambda revoked: None)
-        for _ in range(POLLS):
+        # Apache Kafka holds a new group's first join for group.initial.rebalance.delay.ms (3 s) and, on a
+        # loaded machine, may take several times that: wait up to JOIN_POLLS polls (a bound, not a timing).
+        for _ in range(JOIN_POLLS):
             assert src.poll(100, 200) == []  # the new partitions are paused
             if assigned:
                 break
-        assert assigned == [[(topic, 0), (topic, 1)]] and src.assignment() == [(topic, 0), (topic, 1)]
+        assert assigned and assigned[-1] == [(topic, 0), (topic, 1)]
+        assert src.assignment() == [(topic, 0), (topic, 1)]
         src.resume(src.assignment())
         got = poll_until(src, lambda rs: len(rs) >= 1)
         assert [(r.partition, r.offset, r.value) for r in got] == [(1, 0, b"b")]
