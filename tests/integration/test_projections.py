@@ -167,13 +167,27 @@ def test_rows_are_the_pure_folds(settings: Settings) -> None:
         by_subject.setdefault(e.subject, []).append(e)
 
     sp = SupervisionProjection()
-    cols = ", ".join(c for c in sp.columns if c not in ("departments",))
-    for r in query(url, f"SELECT {cols}, departments FROM supervision_orders"):  # noqa: S608 - names from code
+    # The lead and each department's own completion are state columns, read through supervision_departments.
+    state_only = ("lead_department", "done_departments", "done_at")
+    view_cols = [c for c in sp.columns if c not in ("departments", *state_only)]
+    sql = f"SELECT {', '.join(view_cols)}, departments FROM supervision_orders"  # noqa: S608 - names from code
+    for r in query(url, sql):
         s = fold(sp, r[0], by_subject[r[0]])
         want = dict(zip(sp.columns, sp.row(s, dt.datetime.now(dt.UTC)), strict=True))
-        got = dict(zip([c for c in sp.columns if c != "departments"], r[:-1], strict=True))
-        assert got == {k: v for k, v in want.items() if k != "departments"}
+        got = dict(zip(view_cols, r[:-1], strict=True))
+        assert got == {k: v for k, v in want.items() if k in view_cols}
         assert r[-1] == list(s.departments)
+    live = "(SELECT generation FROM casetrack.live_generations WHERE projection = 'supervision')"
+    sql = (
+        f"SELECT order_id, {', '.join(state_only)} FROM casetrack.supervision_state WHERE generation = {live}"  # noqa: S608
+    )
+    for r in query(url, sql):
+        want = dict(
+            zip(sp.columns, sp.row(fold(sp, r[0], by_subject[r[0]]), dt.datetime.now(dt.UTC)), strict=True)
+        )
+        iso = want["done_at"]
+        want["done_at"] = None if iso is None else [dt.datetime.fromisoformat(x) for x in iso]
+        assert dict(zip(state_only, r[1:], strict=True)) == {c: want[c] for c in state_only}
 
     rp = RectificationProjection()
     cols = ", ".join(rp.columns)
@@ -196,7 +210,7 @@ def test_overdue_follows_the_wall_clock(settings: Settings) -> None:
     ) -> list[Event]:
         out = [_env(f"{oid}-1", "supervision.issued", oid, past, {
             "title": "t", "issued_by": "b", "level": "office", "departments": ["市城管局", "市住建局"],
-            "due_date": due.isoformat()})]  # fmt: skip
+            "lead_department": "市城管局", "due_date": due.isoformat()})]  # fmt: skip
         out += [
             _env(f"{oid}-u{i}", "supervision.urged", oid, past + dt.timedelta(hours=i + 1), {})
             for i in range(urges)
