@@ -44,6 +44,8 @@ from holidays import country_holidays
 from holidays.countries.china import ChinaStaticHolidays
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from projections.config_errors import validation_lines
+
 __all__ = [
     "FIRST_SUPPORTED_YEAR",
     "LAST_SUPPORTED_YEAR",
@@ -182,15 +184,6 @@ def _belongs_to_notice(d: dt.date, year: int) -> bool:
     return d.year == year or (d.year == year - 1 and d.month == 12) or (d.year == year + 1 and d.month == 1)
 
 
-def _format_validation_error(err: ValidationError) -> str:
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"])
-        msg = e["msg"].removeprefix("Value error, ")
-        lines.append(f"  {loc}: {msg}" if loc else f"  {msg}")
-    return "\n".join(lines)
-
-
 def _read_notices(path: Path) -> _NoticeFile:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -201,9 +194,7 @@ def _read_notices(path: Path) -> _NoticeFile:
     try:
         return _NoticeFile.model_validate(raw)
     except ValidationError as e:
-        raise CalendarNoticeError(
-            f"calendar notice file {path} is invalid:\n{_format_validation_error(e)}"
-        ) from e
+        raise CalendarNoticeError(f"calendar notice file {path} is invalid:\n{validation_lines(e)}") from e
 
 
 # --- the calendar ------------------------------------------------------------------------------------------

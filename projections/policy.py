@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from events.data import CHANNEL_PATTERN, CHANNELS, OTHER_CHANNEL
+from projections.config_errors import validation_lines
 
 __all__ = [
     "ChannelRule",
@@ -279,15 +280,6 @@ class DeadlinePolicy(_Frozen):
         return tuple(self.channels)
 
 
-def _format_validation_error(err: ValidationError) -> str:
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"])
-        msg = e["msg"].removeprefix("Value error, ")
-        lines.append(f"  {loc}: {msg}" if loc else f"  {msg}")
-    return "\n".join(lines)
-
-
 def parse_policy(text: str, source: str = "<policy>") -> DeadlinePolicy:
     """Validate policy TOML text; ``source`` names it in error messages."""
     try:
@@ -297,7 +289,7 @@ def parse_policy(text: str, source: str = "<policy>") -> DeadlinePolicy:
     try:
         return DeadlinePolicy.model_validate(raw)
     except ValidationError as e:
-        raise PolicyError(f"deadline policy {source} is invalid:\n{_format_validation_error(e)}") from e
+        raise PolicyError(f"deadline policy {source} is invalid:\n{validation_lines(e)}") from e
 
 
 def _packaged_default_text() -> str:
