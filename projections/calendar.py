@@ -1,50 +1,31 @@
 """The China working-day calendar: official data plus operator notices, with explicit coverage.
 
-Working days in China follow the State Council notice (国务院办公厅关于 X 年部分节假日安排的通知)
-published each year, usually in November, for the coming year. It declares the days off and some Saturdays or Sundays as
-working days (调休). Weekend arithmetic alone is wrong, so the calendar has three layers:
-
-1. **Official data** from the ``holidays`` package (``holidays.China``), which carries the notices for
-   2001 up to its newest year (2026 for holidays 0.109), including the 调休 weekend working days
-   (``weekend_workdays``). For later years that package silently *computes* holidays without any 调休, so
-   those years are treated as **not** official.
-2. **Operator notices**: a TOML file (see ``projections/calendar_notices.toml`` and ``docs/deadlines.md``)
-   that adds a year (or replaces one) without a code release. A year in the file counts as official.
-3. **Fallback** for years without official data: Monday–Friday minus the statutory holidays of the
-   national holiday rules (全国年节及纪念日放假办法: 元旦, 春节 incl. 除夕, 清明, 劳动节 ×2, 端午, 中秋,
-   国庆 ×3), which are certain to be days off whatever the notice says. Bridge days and 调休 weekends are
-   unknown. ``fallback="weekdays"`` uses plain Monday–Friday instead.
-
-The calendar never guesses silently. Every fallback day is marked, and :meth:`WorkCalendar.covers` tells a
-caller whether a span of days is entirely official (``projections.deadlines`` turns that into the
-``calendar_gap`` flag). With ``strict=True`` any query that touches a fallback year raises
-:class:`CalendarGapError`.
-
-Counting follows 民法典 Art. 201: a period counts from the day **after** the triggering day, so
-:meth:`WorkCalendar.add_working_days` returns the n-th working day after ``start``, and
-:meth:`WorkCalendar.working_days_between` counts the working days in ``(start, end]``.
-
-Speed: the calendar keeps a dense per-day prefix count of working days and the sorted list of working-day
-ordinals over a window of years that grows on demand, so every query is O(1): a few list lookups (about
-1 µs). Instances are immutable once built, except for that internal window, which is swapped atomically,
-so a calendar can be shared between threads.
+Weekend arithmetic alone is wrong in China (the State Council's yearly notice moves working days, 调休), so
+days come from three layers: the official notices in ``holidays``, the operator's notice file, and a
+statutory-holiday fallback for years without either, which is always marked (``covers``; ``strict=True``
+raises :class:`CalendarGapError`). Periods count from the day after the trigger (民法典 Art. 201). Every
+query is O(1) on dense per-day tables. See docs/deadlines.md ("The working-day calendar and the notice file").
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
-from holidays import country_holidays
-from holidays.countries.china import ChinaStaticHolidays
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
-from projections.config_errors import validation_lines
+from projections.calendar_data import (
+    FIRST_OFFICIAL_YEAR,
+    FIRST_SUPPORTED_YEAR,
+    LAST_SUPPORTED_YEAR,
+    CalendarNoticeError,
+    apply_notices,
+    builtin_official,
+    builtin_official_years,
+    read_notices,
+    statutory_holidays,
+)
 
 __all__ = [
     "FIRST_SUPPORTED_YEAR",
@@ -56,10 +37,6 @@ __all__ = [
     "builtin_official_years",
 ]
 
-FIRST_SUPPORTED_YEAR: Final = 1950  # holidays.China starts at the proclamation of the PRC
-LAST_SUPPORTED_YEAR: Final = 2199
-_FIRST_OFFICIAL_YEAR: Final = 2001  # holidays.China: "only checked with the official notices from 2001"
-_LAST_OFFICIAL_YEAR_FALLBACK: Final = 2026  # if the package layout ever changes: the data of holidays 0.109
 _WINDOW_MARGIN_YEARS: Final = 5
 _WINDOW_MIN_YEAR: Final = FIRST_SUPPORTED_YEAR - 1  # the window keeps a year of slack on both sides
 _WINDOW_MAX_YEAR: Final = LAST_SUPPORTED_YEAR + 1
@@ -76,125 +53,6 @@ class CalendarGapError(LookupError):
             f"Council holiday notice for {day.year} to the calendar notice file, or upgrade `holidays`"
         )
         self.day = day
-
-
-class CalendarNoticeError(ValueError):
-    """The operator calendar notice file cannot be read or is invalid. The message names the file and key."""
-
-
-# --- built-in official data --------------------------------------------------------------------------------
-
-
-def builtin_official_years() -> range:
-    """Years for which the installed ``holidays`` package carries the official notices (2001–2026 in 0.109).
-
-    Derived from the package's table of notice-based special days, so upgrading ``holidays`` extends the
-    official range without a code change here.
-    """
-    try:
-        last = max(int(y) for y in ChinaStaticHolidays.special_public_holidays)
-    except (AttributeError, TypeError, ValueError):  # pragma: no cover - defensive
-        last = _LAST_OFFICIAL_YEAR_FALLBACK
-    return range(_FIRST_OFFICIAL_YEAR, last + 1)
-
-
-@functools.cache
-def _builtin_official() -> tuple[frozenset[dt.date], frozenset[dt.date]]:
-    """(days off on weekdays-or-weekends, weekend working days) for all built-in official years.
-
-    All years are built in one ``holidays.China`` object: a notice may declare a working Saturday in the
-    previous December (e.g. 2011-12-31 from the 2012 notice), which only appears when the next year is
-    populated too.
-    """
-    years = builtin_official_years()
-    cn = country_holidays("CN", years=years)
-    off = frozenset(d for d in cn if d.year in years)
-    work = frozenset(d for d in cn.weekend_workdays if d.year in years)
-    return off, work
-
-
-@functools.cache
-def _statutory_holidays(year: int) -> frozenset[dt.date]:
-    """The fixed statutory holidays of a year (no 补假, no 调休): certain days off in any year."""
-    if year < FIRST_SUPPORTED_YEAR:
-        return frozenset()
-    return frozenset(country_holidays("CN", years=year, observed=False))
-
-
-# --- operator notices --------------------------------------------------------------------------------------
-
-
-class _YearNotice(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    holidays: tuple[dt.date, ...] = Field(min_length=1)
-    workdays: tuple[dt.date, ...] = ()
-    source: str | None = None
-
-    @field_validator("workdays")
-    @classmethod
-    def _weekend_only(cls, v: tuple[dt.date, ...]) -> tuple[dt.date, ...]:
-        for d in v:
-            if d.weekday() < 5:
-                raise ValueError(
-                    f"{d.isoformat()} is a {d.strftime('%A')}: `workdays` lists only the Saturdays and Sundays "
-                    "declared working days (调休); ordinary weekdays are working days anyway"
-                )
-        return v
-
-    @model_validator(mode="after")
-    def _disjoint(self) -> _YearNotice:
-        both = sorted(set(self.holidays) & set(self.workdays))
-        if both:
-            raise ValueError(f"dates listed both as holidays and as workdays: {', '.join(map(str, both))}")
-        return self
-
-
-class _NoticeFile(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    years: dict[int, _YearNotice] = {}
-
-    @model_validator(mode="after")
-    def _check_years(self) -> _NoticeFile:
-        for year, notice in self.years.items():
-            if not FIRST_SUPPORTED_YEAR <= year <= LAST_SUPPORTED_YEAR:
-                raise ValueError(f"years.{year}: year outside {FIRST_SUPPORTED_YEAR}–{LAST_SUPPORTED_YEAR}")
-            for key, days in (("holidays", notice.holidays), ("workdays", notice.workdays)):
-                for d in days:
-                    if not _belongs_to_notice(d, year):
-                        raise ValueError(
-                            f"years.{year}.{key}: {d.isoformat()} is outside {year} (only the December "
-                            f"before and the January after are allowed, for New Year bridges)"
-                        )
-            missing = sorted(
-                d
-                for d in _statutory_holidays(year)
-                if d.weekday() < 5 and d not in notice.holidays and d.year == year
-            )
-            if missing:
-                raise ValueError(
-                    f"years.{year}.holidays: the statutory holidays {', '.join(map(str, missing))} are missing "
-                    "(every notice gives them off; list the whole holiday spans of the notice)"
-                )
-        return self
-
-
-def _belongs_to_notice(d: dt.date, year: int) -> bool:
-    return d.year == year or (d.year == year - 1 and d.month == 12) or (d.year == year + 1 and d.month == 1)
-
-
-def _read_notices(path: Path) -> _NoticeFile:
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise CalendarNoticeError(f"calendar notice file {path}: cannot read: {e}") from e
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise CalendarNoticeError(f"calendar notice file {path}: not valid TOML: {e}") from e
-    try:
-        return _NoticeFile.model_validate(raw)
-    except ValidationError as e:
-        raise CalendarNoticeError(f"calendar notice file {path} is invalid:\n{validation_lines(e)}") from e
 
 
 # --- the calendar ------------------------------------------------------------------------------------------
@@ -241,7 +99,7 @@ class WorkCalendar:
         if fallback not in ("statutory", "weekdays"):
             raise ValueError(f"fallback must be 'statutory' or 'weekdays', not {fallback!r}")
         self._fallback: Fallback = fallback
-        years = sorted(self._official_years) or [_FIRST_OFFICIAL_YEAR]
+        years = sorted(self._official_years) or [FIRST_OFFICIAL_YEAR]
         self._win = self._build(
             max(_WINDOW_MIN_YEAR, years[0] - 1), min(_WINDOW_MAX_YEAR, years[-1] + _WINDOW_MARGIN_YEARS)
         )
@@ -256,13 +114,13 @@ class WorkCalendar:
         December/January in a year's section override single days of the neighbouring year (New Year
         bridges). Raises :class:`CalendarNoticeError` with the file and key for an invalid file.
         """
-        off_b, work_b = _builtin_official()
+        off_b, work_b = builtin_official()
         off = set(off_b)
         work = set(work_b)
         years = set(builtin_official_years())
         if notice_file is not None:
-            notices = _read_notices(Path(notice_file))
-            _apply_notices(notices.years, off, work, years)
+            notices = read_notices(Path(notice_file))
+            apply_notices(notices.years, off, work, years)
         return cls(
             official_off=off, official_work=work, official_years=years, strict=strict, fallback=fallback
         )
@@ -289,7 +147,7 @@ class WorkCalendar:
         without 2027 does not move it.
         """
         if not self._official_years:
-            return dt.date(_FIRST_OFFICIAL_YEAR - 1, 12, 31)
+            return dt.date(FIRST_OFFICIAL_YEAR - 1, 12, 31)
         y = min(self._official_years)
         while y + 1 in self._official_years:
             y += 1
@@ -423,7 +281,7 @@ class WorkCalendar:
                 year = d.year
                 official = year in self._official_years
                 if not official and self._fallback == "statutory":
-                    statutory = _statutory_holidays(year)
+                    statutory = statutory_holidays(year)
                 else:
                     statutory = frozenset()
             weekend = d.weekday() >= 5
@@ -443,35 +301,3 @@ class WorkCalendar:
         years = sorted(self._official_years)
         span = f"{years[0]}–{years[-1]}" if years else "none"
         return f"WorkCalendar(official={span}, covered_until={self.covered_until}, strict={self._strict})"
-
-
-def _apply_notices(
-    notices: Mapping[int, _YearNotice], off: set[dt.date], work: set[dt.date], years: set[int]
-) -> None:
-    """Merge operator notices into the official day sets (in place). See :meth:`WorkCalendar.load`."""
-    # 1. Each section replaces its own year entirely.
-    for year, notice in notices.items():
-        off.difference_update({d for d in off if d.year == year})
-        work.difference_update({d for d in work if d.year == year})
-        off.update(d for d in notice.holidays if d.year == year)
-        work.update(d for d in notice.workdays if d.year == year)
-        years.add(year)
-    # 2. Bridge days from the adjacent December/January override single days of the neighbouring year.
-    claimed: dict[dt.date, tuple[int, bool]] = {}
-    for year, notice in notices.items():
-        for d, is_off in [*((d, True) for d in notice.holidays), *((d, False) for d in notice.workdays)]:
-            if d.year != year:
-                claimed[d] = (year, is_off)
-    for d, (year, is_off) in claimed.items():
-        own = notices.get(d.year)
-        if own is not None and ((d in own.holidays and not is_off) or (d in own.workdays and is_off)):
-            raise CalendarNoticeError(
-                f"calendar notice file: {d.isoformat()} is a {'holiday' if is_off else 'workday'} in "
-                f"years.{year} but the opposite in years.{d.year}"
-            )
-        if is_off:
-            off.add(d)
-            work.discard(d)
-        else:
-            work.add(d)
-            off.discard(d)
