@@ -1,18 +1,9 @@
 """The fold engine: one batch of decoded events -> event store + projection rows, inside one transaction.
 
-It owns what is common to every projection, so the projections stay pure:
-
-* **dedup by event id**: within the batch, and against the ids each aggregate has already folded;
-* **event store**: every new valid event is appended once (``ON CONFLICT DO NOTHING``); an id already stored
-  under another aggregate is an ``id_conflict`` dead letter, never folded;
-* **order**: events are applied in (time, id) order. If a late event sorts before what an aggregate has
-  already folded, that aggregate is re-folded from its stored history, so any arrival order converges to
-  the in-order result;
-* **set-based writes**: states are loaded with one query per projection, folded in memory, and written
-  back with one upsert;
-* **a state cache**: the states a batch wrote stay in memory (bounded, least recently used first out) once the
-  runner says the batch committed, so the next batch folds onto them without loading and parsing them again.
-  The runner empties it whenever what the database holds may differ (a rollback, a fence, a new assignment).
+It owns what every projection shares, so the projections stay pure folds: dedup by event id, appending to the
+event store (an id stored under another aggregate is an ``id_conflict``), folding in (time, id) order with a
+re-fold from history for a late event, set-based writes, and a bounded cache of committed states. See
+docs/architecture.md ("How a batch is processed").
 """
 
 from __future__ import annotations
@@ -110,36 +101,30 @@ class FoldEngine:
         generations: Mapping[str, int],
         events: Sequence[StoredEvent],
     ) -> BatchResult:
-        """Fold ``events`` into the given generation of each family, within ``tx``."""
+        """Fold ``events`` into the given generation of each family, within ``tx``: drop duplicates, append
+        the new events to the event store, then fold each family (the module docstring says how)."""
         result = BatchResult()
-        # 1. In-batch duplicates: first occurrence wins.
-        unique: dict[str, StoredEvent] = {}
-        for se in events:
-            first = unique.get(se.event.id)
-            if first is None:
-                unique[se.event.id] = se
-            elif (first.event.aggregate, first.event.subject) == (se.event.aggregate, se.event.subject):
-                result.duplicates += 1
-            else:
-                result.conflicts.append(_conflict(se))
-        by_family: dict[str, dict[str, list[StoredEvent]]] = defaultdict(lambda: defaultdict(list))
-        for se in unique.values():
-            by_family[se.event.aggregate][se.event.subject].append(se)
-
-        # 2. Load states, drop events each aggregate has folded already (redelivery).
+        by_family = _unique_by_family(events, result)
         states: dict[str, dict[str, Cached]] = {}
         fresh: list[StoredEvent] = []
         for family, by_subject in by_family.items():
-            states[family] = loaded = self._load(tx, family, generations[family], list(by_subject))
-            for subject, items in by_subject.items():
-                tracked = loaded.get(subject)
-                seen = set(tracked.applied_ids) if tracked else ()
-                keep = [se for se in items if se.event.id not in seen]
-                result.duplicates += len(items) - len(keep)
-                by_subject[subject] = keep
-                fresh.extend(keep)
+            states[family] = self._load(tx, family, generations[family], list(by_subject))
+            fresh += _drop_folded(by_subject, states[family], result)
+        self._store(tx, fresh, by_family, result)
+        now = self.clock()
+        for family, by_subject in by_family.items():
+            self._fold_family(tx, family, generations[family], by_subject, states[family], now, result)
+        return result
 
-        # 3. Append to the event store; ids stored before under another aggregate are conflicts.
+    def _store(
+        self,
+        tx: StoreTx,
+        fresh: list[StoredEvent],
+        by_family: dict[str, dict[str, list[StoredEvent]]],
+        result: BatchResult,
+    ) -> None:
+        """Append the new events to the event store; an id stored before under another aggregate is a
+        conflict, taken out of ``by_family`` and never folded."""
         if self.expect_stored:
             owners = tx.stored_owners([se.event.id for se in fresh]) if fresh else {}
             rest = [se for se in fresh if se.event.id not in owners]
@@ -152,58 +137,65 @@ class FoldEngine:
             newly_stored = tx.append_events(fresh)
             known = [se.event.id for se in fresh if se.event.id not in newly_stored]
             owners = tx.stored_owners(known) if known else {}
-        if known:
-            rejected: set[str] = set()
-            for se in fresh:
-                owner = owners.get(se.event.id)
-                if owner is not None and owner != (se.event.aggregate, se.event.subject):
-                    rejected.add(se.event.id)
-                    result.conflicts.append(_conflict(se))
-            if rejected:
-                for by_subject in by_family.values():
-                    for subject, items in by_subject.items():
-                        by_subject[subject] = [se for se in items if se.event.id not in rejected]
+        if not known:
+            return
+        rejected: set[str] = set()
+        for se in fresh:
+            owner = owners.get(se.event.id)
+            if owner is not None and owner != (se.event.aggregate, se.event.subject):
+                rejected.add(se.event.id)
+                result.conflicts.append(_conflict(se))
+        if rejected:
+            for by_subject in by_family.values():
+                for subject, items in by_subject.items():
+                    by_subject[subject] = [se for se in items if se.event.id not in rejected]
 
-        # 4. Fold per family; re-fold from history where a late event sorts before the folded state.
-        now = self.clock()
-        for family, by_subject in by_family.items():
-            proj = self.projections[family]
-            loaded = states[family]
-            late = [
-                s
-                for s, items in by_subject.items()
-                if items and s in loaded and min(se.event.sort_key for se in items) < _key(loaded[s])
-            ]
-            history = tx.load_history(family, late) if late else {}
-            result.refolded_aggregates += len(late)
-            rows: list[StateRow] = []
-            gen = generations[family]
-            for subject, items in by_subject.items():
-                if not items:
-                    if subject in loaded:  # taken from the cache, unchanged: goes back as it was
-                        result.written.append(((family, gen, subject), loaded[subject]))
-                    continue
-                tracked = loaded.get(subject)
-                applied = tracked.applied_ids if tracked else ()
-                new_events = sorted((se.event for se in items), key=lambda e: e.sort_key)
-                if subject in history:
-                    wanted = set(applied).union(e.id for e in new_events)
-                    replay = {e.id: e for e in history[subject] if e.id in wanted}
-                    replay.update((e.id, e) for e in new_events)  # prefer the decoded objects
-                    ordered = sorted(replay.values(), key=lambda e: e.sort_key)
-                    state = proj.initial(subject)
-                else:
-                    ordered = new_events
-                    state = tracked.state if tracked else proj.initial(subject)
-                state = apply_all(proj, state, ordered)
-                last = max(ordered[-1].sort_key, _key(tracked)) if tracked else ordered[-1].sort_key
-                ids = (*applied, *(e.id for e in new_events))
-                rows.append(StateRow(proj.row(state, now), Tracked(proj.dump(state), ids, last[0], last[1])))
-                result.written.append(((family, gen, subject), Cached(state, ids, last[0], last[1])))
-                result.applied += len(new_events)
-                result.applied_by_type.update(e.type for e in new_events)
-            tx.save_states(proj.table, proj.columns, gen, rows)
-        return result
+    def _fold_family(
+        self,
+        tx: StoreTx,
+        family: str,
+        gen: int,
+        by_subject: dict[str, list[StoredEvent]],
+        loaded: dict[str, Cached],
+        now: dt.datetime,
+        result: BatchResult,
+    ) -> None:
+        """Fold one family's new events and write its rows; re-fold from history where a late event sorts
+        before the folded state."""
+        proj = self.projections[family]
+        late = [
+            s
+            for s, items in by_subject.items()
+            if items and s in loaded and min(se.event.sort_key for se in items) < _key(loaded[s])
+        ]
+        history = tx.load_history(family, late) if late else {}
+        result.refolded_aggregates += len(late)
+        rows: list[StateRow] = []
+        for subject, items in by_subject.items():
+            if not items:
+                if subject in loaded:  # taken from the cache, unchanged: goes back as it was
+                    result.written.append(((family, gen, subject), loaded[subject]))
+                continue
+            tracked = loaded.get(subject)
+            applied = tracked.applied_ids if tracked else ()
+            new_events = sorted((se.event for se in items), key=lambda e: e.sort_key)
+            if subject in history:
+                wanted = set(applied).union(e.id for e in new_events)
+                replay = {e.id: e for e in history[subject] if e.id in wanted}
+                replay.update((e.id, e) for e in new_events)  # prefer the decoded objects
+                ordered = sorted(replay.values(), key=lambda e: e.sort_key)
+                state = proj.initial(subject)
+            else:
+                ordered = new_events
+                state = tracked.state if tracked else proj.initial(subject)
+            state = apply_all(proj, state, ordered)
+            last = max(ordered[-1].sort_key, _key(tracked)) if tracked else ordered[-1].sort_key
+            ids = (*applied, *(e.id for e in new_events))
+            rows.append(StateRow(proj.row(state, now), Tracked(proj.dump(state), ids, last[0], last[1])))
+            result.written.append(((family, gen, subject), Cached(state, ids, last[0], last[1])))
+            result.applied += len(new_events)
+            result.applied_by_type.update(e.type for e in new_events)
+        tx.save_states(proj.table, proj.columns, gen, rows)
 
     def _load(self, tx: StoreTx, family: str, generation: int, subjects: list[str]) -> dict[str, Cached]:
         """The committed states of ``subjects``: from the cache where it has them, else from the store."""
@@ -236,3 +228,38 @@ def _conflict(se: StoredEvent) -> DeadLetter:
 
 def _key(tracked: Cached) -> tuple[dt.datetime, str]:
     return (tracked.last_time, tracked.last_id)
+
+
+def _unique_by_family(
+    events: Sequence[StoredEvent], result: BatchResult
+) -> dict[str, dict[str, list[StoredEvent]]]:
+    """The batch's events by family and subject, in-batch duplicates out (the first occurrence wins; the same
+    id under another aggregate is a conflict)."""
+    unique: dict[str, StoredEvent] = {}
+    for se in events:
+        first = unique.get(se.event.id)
+        if first is None:
+            unique[se.event.id] = se
+        elif (first.event.aggregate, first.event.subject) == (se.event.aggregate, se.event.subject):
+            result.duplicates += 1
+        else:
+            result.conflicts.append(_conflict(se))
+    by_family: dict[str, dict[str, list[StoredEvent]]] = defaultdict(lambda: defaultdict(list))
+    for se in unique.values():
+        by_family[se.event.aggregate][se.event.subject].append(se)
+    return by_family
+
+
+def _drop_folded(
+    by_subject: dict[str, list[StoredEvent]], loaded: dict[str, Cached], result: BatchResult
+) -> list[StoredEvent]:
+    """Drop (in place) the events each aggregate has folded already (a redelivery); the rest, in order."""
+    fresh: list[StoredEvent] = []
+    for subject, items in by_subject.items():
+        tracked = loaded.get(subject)
+        seen = set(tracked.applied_ids) if tracked else ()
+        keep = [se for se in items if se.event.id not in seen]
+        result.duplicates += len(items) - len(keep)
+        by_subject[subject] = keep
+        fresh.extend(keep)
+    return fresh

@@ -1,6 +1,6 @@
 """The PostgreSQL adapter of :class:`consumers.ports.Store`.
 
-Writes are set-based: each batch COPYs its rows into a temporary table (CSV, stdlib ``csv`` quoting) and
+Writes are set-based: each batch COPYs its rows into a temporary table (:mod:`consumers.pg_copy`) and
 moves them with one ``INSERT ... SELECT ... ON CONFLICT`` statement. Every statement is parameterised or
 built only from identifiers that come from code, never from event data. Connection failures and retryable
 errors leave as the port's :class:`~consumers.ports.StoreUnavailable` / :class:`~consumers.ports.TransientStoreError`
@@ -9,12 +9,9 @@ errors leave as the port's :class:`~consumers.ports.StoreUnavailable` / :class:`
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg2
@@ -23,6 +20,7 @@ import psycopg2.extensions
 import psycopg2.extras
 from psycopg2 import sql
 
+from consumers.pg_copy import copy_csv, copy_json_value, copy_text, copy_text_value, pg_array, staging_plan
 from consumers.pg_errors import store_errors
 from consumers.ports import TP, DeadLetter, Fenced, PositionUpdate, StateRow, StoredEvent, Tracked
 from events.catalog import Event
@@ -33,55 +31,6 @@ _EVENT_COLS = (
     "partition", "offset",
 )  # fmt: skip
 _ENGINE_COLS = ("applied_ids", "last_time", "last_id", "fold_state")
-
-
-def _pg_array(values: Sequence[str]) -> str:
-    # Array literal for COPY: every element double-quoted, with backslash and quote escaped.
-    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
-
-
-def _copy(
-    cur: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], nullable: Sequence[str]
-) -> None:
-    """COPY ``rows`` in CSV format (csv stringifies natively: str(datetime) and True/False are valid PostgreSQL
-    input). csv writes None as "", which FORCE_NULL makes COPY read as NULL (no column holds an empty string)."""
-    buf = io.StringIO()
-    csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(rows)
-    options = sql.SQL(" WITH (FORMAT csv{})").format(
-        sql.SQL(", FORCE_NULL ({})").format(sql.SQL(",").join(map(sql.Identifier, nullable)))
-        if nullable
-        else sql.SQL("")
-    )
-    _copy_from(cur, table, columns, buf, options)
-
-
-def _text(value: str) -> str:
-    """A value for COPY's text format: backslash, tab, newline and carriage return escaped."""
-    if "\\" in value:
-        value = value.replace("\\", "\\\\")
-    if "\t" in value or "\n" in value or "\r" in value:
-        value = value.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return value
-
-
-def _json_text(value: str) -> str:
-    # Compact JSON holds no raw tab, newline or carriage return (they are escaped inside strings).
-    return value.replace("\\", "\\\\") if "\\" in value else value
-
-
-def _copy_text(cur: Any, table: str, columns: Sequence[str], lines: list[str]) -> None:
-    """COPY lines already in PostgreSQL's text format (see :func:`_text`)."""
-    _copy_from(cur, table, columns, io.StringIO("".join(lines)), sql.SQL(""))
-
-
-def _copy_from(
-    cur: Any, table: str, columns: Sequence[str], buf: io.StringIO, options: sql.Composable
-) -> None:
-    buf.seek(0)
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
-        sql.Identifier(*table.split(".")), sql.SQL(",").join(map(sql.Identifier, columns)), options
-    )
-    cur.copy_expert(stmt.as_string(cur), buf, size=1 << 20)  # 1 MB reads: a batch is several MB
 
 
 class PgStoreTx:
@@ -132,10 +81,10 @@ class PgStoreTx:
         # COPY text format, built directly: cheaper than csv for these rows, and only the fields that may hold
         # any character are escaped (type and aggregate come from the catalog, topic names are [a-zA-Z0-9._-],
         # and compact JSON has no raw tab or newline).
-        t = _text
+        t = copy_text_value
         lines = [
             f"{t(e.id)}\t{e.aggregate}\t{t(e.subject)}\t{e.type}\t{e.time.isoformat()}\t{e.schemaversion}"
-            f"\t{t(e.source)}\t{_json_text(e.data.model_dump_json(exclude_none=True))}\t{se.topic}"
+            f"\t{t(e.source)}\t{copy_json_value(e.data.model_dump_json(exclude_none=True))}\t{se.topic}"
             f"\t{se.partition}\t{se.offset}\n"
             for se in events
             for e in (se.event,)
@@ -145,14 +94,14 @@ class PgStoreTx:
         # on a unique violation, roll back to the savepoint and take the ON CONFLICT path.
         self.cur.execute("SAVEPOINT append_events")
         try:
-            _copy_text(self.cur, "casetrack.event_store", _EVENT_COLS, lines)
+            copy_text(self.cur, "casetrack.event_store", _EVENT_COLS, lines)
         except psycopg2.errors.UniqueViolation:
             self.cur.execute("ROLLBACK TO SAVEPOINT append_events")
         else:
             self.cur.execute("RELEASE SAVEPOINT append_events")
             return {se.event.id for se in events}
         self.cur.execute("TRUNCATE _in_events")
-        _copy_text(self.cur, "_in_events", _EVENT_COLS, lines)
+        copy_text(self.cur, "_in_events", _EVENT_COLS, lines)
         self.cur.execute(
             "INSERT INTO casetrack.event_store (event_id, aggregate, subject, type, time, schemaversion, source,"
             ' data, topic, partition, "offset") SELECT event_id, aggregate, subject, type, time, schemaversion,'
@@ -214,7 +163,7 @@ class PgStoreTx:
     ) -> None:
         if not rows:
             return
-        plan = _staging_plan(self.cur, table, ("generation", *columns, *_ENGINE_COLS))
+        plan = staging_plan(self.cur, table, ("generation", *columns, *_ENGINE_COLS))
         self.cur.execute(plan.create)
         self.cur.execute(plan.truncate)
         arrays, stamps = plan.arrays, plan.timestamps
@@ -224,12 +173,12 @@ class PgStoreTx:
             vals: list[Any] = [generation, *r.values, t.applied_ids, t.last_time, t.last_id, t.fold_state]
             for i in arrays:
                 if vals[i] is not None:
-                    vals[i] = _pg_array(vals[i])
+                    vals[i] = pg_array(vals[i])
             for i in stamps:
                 if vals[i] is not None:
                     vals[i] = vals[i].timestamp()
             data.append(vals)
-        _copy(self.cur, plan.staging, plan.columns, data, plan.columns[2:])
+        copy_csv(self.cur, plan.staging, plan.columns, data, plan.columns[2:])
         self.cur.execute(plan.upsert)
 
     def record_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
@@ -241,76 +190,6 @@ class PgStoreTx:
             " VALUES %s ON CONFLICT DO NOTHING",
             [(d.topic, d.partition, d.offset, d.reason, d.detail, d.event_id, d.event_type) for d in letters],
         )
-
-
-@dataclass(frozen=True)
-class _StagingPlan:
-    """How one state table's rows travel: COPY into a session staging table, then one upsert.
-
-    Timestamps cross as epoch seconds (a float) and become ``timestamptz`` again with ``to_timestamp`` in
-    the upsert: formatting and parsing a dozen timestamps per row as text cost more than the rest of the row
-    on both sides. A double holds microseconds exactly at these magnitudes, and ``to_timestamp`` rounds to
-    the microsecond, so the stored value is the folded one. Array columns cross as array literals.
-    """
-
-    staging: str
-    columns: tuple[str, ...]
-    arrays: tuple[int, ...]
-    timestamps: tuple[int, ...]
-    create: sql.Composed
-    truncate: sql.Composed
-    upsert: sql.Composed
-
-
-# Which columns are timestamps or arrays is schema (the migrations): looked up once per table per process.
-_PLANS: dict[tuple[str, tuple[str, ...]], _StagingPlan] = {}
-
-
-def _staging_plan(cur: Any, table: str, columns: tuple[str, ...]) -> _StagingPlan:
-    plan = _PLANS.get((table, columns))
-    if plan is not None:
-        return plan
-    cur.execute(
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory = 'A' FROM pg_attribute a"
-        " JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = %s::regclass AND a.attnum > 0"
-        " AND NOT a.attisdropped",
-        (table,),
-    )
-    types = {name: (typ, is_array) for name, typ, is_array in cur.fetchall()}
-    stamps = tuple(i for i, c in enumerate(columns) if types[c][0] == "timestamp with time zone")
-    staging = "_in_" + table.split(".")[-1]
-    ident = sql.Identifier
-    create = sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS").format(
-        ident(staging),
-        sql.SQL(",").join(
-            sql.SQL("{} {}").format(ident(c), sql.SQL("float8" if i in stamps else types[c][0]))
-            for i, c in enumerate(columns)
-        ),
-    )
-    select = sql.SQL(",").join(
-        sql.SQL("to_timestamp({})").format(ident(c)) if i in stamps else ident(c)
-        for i, c in enumerate(columns)
-    )
-    upsert = sql.SQL(
-        "INSERT INTO {t} ({cols}) SELECT {sel} FROM {s} ON CONFLICT (generation, {k}) DO UPDATE SET {upd}"
-    ).format(
-        t=sql.SQL(table),
-        cols=sql.SQL(",").join(map(ident, columns)),
-        sel=select,
-        s=ident(staging),
-        k=ident(columns[1]),
-        upd=sql.SQL(",").join(sql.SQL("{c} = EXCLUDED.{c}").format(c=ident(c)) for c in columns[2:]),
-    )
-    plan = _PLANS[(table, columns)] = _StagingPlan(
-        staging,
-        columns,
-        tuple(i for i, c in enumerate(columns) if types[c][1]),
-        stamps,
-        create,
-        sql.SQL("TRUNCATE {}").format(ident(staging)),
-        upsert,
-    )
-    return plan
 
 
 def row_to_event(

@@ -1,0 +1,133 @@
+"""COPY for the PostgreSQL store adapter: values in COPY's text and CSV formats, and the per-table staging plan
+(a session staging table, then one upsert). Statements are built only from identifiers that come from code.
+See docs/architecture.md ("How a batch is processed").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg2 import sql
+
+
+def pg_array(values: Sequence[str]) -> str:
+    # Array literal for COPY: every element double-quoted, with backslash and quote escaped.
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
+def copy_csv(
+    cur: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], nullable: Sequence[str]
+) -> None:
+    """COPY ``rows`` in CSV format (csv stringifies natively: str(datetime) and True/False are valid PostgreSQL
+    input). csv writes None as "", which FORCE_NULL makes COPY read as NULL (no column holds an empty string)."""
+    buf = io.StringIO()
+    csv.writer(buf, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n").writerows(rows)
+    options = sql.SQL(" WITH (FORMAT csv{})").format(
+        sql.SQL(", FORCE_NULL ({})").format(sql.SQL(",").join(map(sql.Identifier, nullable)))
+        if nullable
+        else sql.SQL("")
+    )
+    _copy_from(cur, table, columns, buf, options)
+
+
+def copy_text_value(value: str) -> str:
+    """A value for COPY's text format: backslash, tab, newline and carriage return escaped."""
+    if "\\" in value:
+        value = value.replace("\\", "\\\\")
+    if "\t" in value or "\n" in value or "\r" in value:
+        value = value.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
+def copy_json_value(value: str) -> str:
+    # Compact JSON holds no raw tab, newline or carriage return (they are escaped inside strings).
+    return value.replace("\\", "\\\\") if "\\" in value else value
+
+
+def copy_text(cur: Any, table: str, columns: Sequence[str], lines: list[str]) -> None:
+    """COPY lines already in PostgreSQL's text format (see :func:`copy_text_value`)."""
+    _copy_from(cur, table, columns, io.StringIO("".join(lines)), sql.SQL(""))
+
+
+def _copy_from(
+    cur: Any, table: str, columns: Sequence[str], buf: io.StringIO, options: sql.Composable
+) -> None:
+    buf.seek(0)
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+        sql.Identifier(*table.split(".")), sql.SQL(",").join(map(sql.Identifier, columns)), options
+    )
+    cur.copy_expert(stmt.as_string(cur), buf, size=1 << 20)  # 1 MB reads: a batch is several MB
+
+
+@dataclass(frozen=True)
+class StagingPlan:
+    """How one state table's rows travel: COPY into a session staging table, then one upsert.
+
+    Timestamps cross as epoch seconds (a float) and become ``timestamptz`` again with ``to_timestamp`` in
+    the upsert: formatting and parsing a dozen timestamps per row as text cost more than the rest of the row
+    on both sides. A double holds microseconds exactly at these magnitudes, and ``to_timestamp`` rounds to
+    the microsecond, so the stored value is the folded one. Array columns cross as array literals.
+    """
+
+    staging: str
+    columns: tuple[str, ...]
+    arrays: tuple[int, ...]
+    timestamps: tuple[int, ...]
+    create: sql.Composed
+    truncate: sql.Composed
+    upsert: sql.Composed
+
+
+# Which columns are timestamps or arrays is schema (the migrations): looked up once per table per process.
+_PLANS: dict[tuple[str, tuple[str, ...]], StagingPlan] = {}
+
+
+def staging_plan(cur: Any, table: str, columns: tuple[str, ...]) -> StagingPlan:
+    plan = _PLANS.get((table, columns))
+    if plan is not None:
+        return plan
+    cur.execute(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory = 'A' FROM pg_attribute a"
+        " JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = %s::regclass AND a.attnum > 0"
+        " AND NOT a.attisdropped",
+        (table,),
+    )
+    types = {name: (typ, is_array) for name, typ, is_array in cur.fetchall()}
+    stamps = tuple(i for i, c in enumerate(columns) if types[c][0] == "timestamp with time zone")
+    staging = "_in_" + table.split(".")[-1]
+    ident = sql.Identifier
+    create = sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} ({}) ON COMMIT DELETE ROWS").format(
+        ident(staging),
+        sql.SQL(",").join(
+            sql.SQL("{} {}").format(ident(c), sql.SQL("float8" if i in stamps else types[c][0]))
+            for i, c in enumerate(columns)
+        ),
+    )
+    select = sql.SQL(",").join(
+        sql.SQL("to_timestamp({})").format(ident(c)) if i in stamps else ident(c)
+        for i, c in enumerate(columns)
+    )
+    upsert = sql.SQL(
+        "INSERT INTO {t} ({cols}) SELECT {sel} FROM {s} ON CONFLICT (generation, {k}) DO UPDATE SET {upd}"
+    ).format(
+        t=sql.SQL(table),
+        cols=sql.SQL(",").join(map(ident, columns)),
+        sel=select,
+        s=ident(staging),
+        k=ident(columns[1]),
+        upd=sql.SQL(",").join(sql.SQL("{c} = EXCLUDED.{c}").format(c=ident(c)) for c in columns[2:]),
+    )
+    plan = _PLANS[(table, columns)] = StagingPlan(
+        staging,
+        columns,
+        tuple(i for i, c in enumerate(columns) if types[c][1]),
+        stamps,
+        create,
+        sql.SQL("TRUNCATE {}").format(ident(staging)),
+        upsert,
+    )
+    return plan
