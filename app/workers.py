@@ -113,6 +113,15 @@ def run_workers(
                 p.terminate()
 
     previous = signal.signal(signal.SIGTERM, forward)
+    try:
+        results = _collect(procs, out, tick)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return _totals(procs, results, stopped=bool(stopping))
+
+
+def _collect(procs: list[Any], out: Any, tick: Callable[[], None] | None) -> list[dict[str, int]]:
+    """Wait for every worker's report (or its death), calling ``tick`` about twice a second; Ctrl-C stops all."""
     results: list[dict[str, int]] = []
     try:
         while len(results) < len(procs):
@@ -129,15 +138,18 @@ def run_workers(
         for p in procs:
             p.terminate()
         raise
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    return results
+
+
+def _totals(procs: list[Any], results: list[dict[str, int]], *, stopped: bool) -> RunTotals:
+    """The workers' summed totals; raises if one found positions the broker cannot serve, or failed."""
     totals = RunTotals()
     if any(p.exitcode == EXIT_POSITIONS for p in procs):
         raise WorkerPositionsError(
             "a worker found stored positions the broker cannot serve (see its message above)"
         )
     # A worker stopped by our SIGTERM before it installed its handler died between batches: a clean stop too.
-    failed = [p for p in procs if p.exitcode != 0 and not (stopping and p.exitcode == -signal.SIGTERM)]
+    failed = [p for p in procs if p.exitcode != 0 and not (stopped and p.exitcode == -signal.SIGTERM)]
     if failed:
         raise RuntimeError(f"{len(failed)} worker(s) failed: exit codes {[p.exitcode for p in failed]}")
     for r in results:

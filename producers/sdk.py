@@ -4,17 +4,9 @@
     result = producer.publish(event).result()   # DeliveryResult(topic, partition, offset)
     producer.close()
 
-Events are validated before they are sent (a :class:`events.catalog.Event` is valid by construction), and
-each goes to the topic of its aggregate, keyed by its subject, so one aggregate's events stay in order on
-one partition.
-
-With a ``sealer`` (``app.bootstrap.build_sealer``; needs a login in the ``casetrack_sealer`` role),
-personal data is protected at the source with the same per-person scheme the consumer uses, so Kafka never
-holds it in plaintext: petitioners are sealed, and the personal data written in every free-text field is
-masked with placeholders (:mod:`privacy.text_sealing`) whose sealed originals are stored in
-``casetrack.text_seals`` *before* the event is sent. The producer remembers the petitioners of the cases it
-sent (``known_cases`` of them), so a later reply naming the petitioner is masked too. See
-docs/personal-data.md.
+Each event goes to its aggregate's topic keyed by its subject, so one aggregate's events stay in order. With a
+``sealer`` (``app.bootstrap.build_sealer``) personal data is sealed and free text masked before anything is
+sent, so Kafka holds no plaintext: docs/personal-data.md ("Sealing at the source (producers)").
 """
 
 from __future__ import annotations
