@@ -135,22 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         vis = Visibility(url)
         vis.thread.start()
         try:
-            h.say("warming up (500 events) ...")
-            pace(settings, warmup, 500, vis)
-            deadline = time.monotonic() + 120
-            while vis.outstanding() and time.monotonic() < deadline and proc.poll() is None:
-                time.sleep(0.1)
-            if vis.outstanding():
-                raise RuntimeError(
-                    f"the consumer did not catch up with the warm-up:\n{(work / 'consumer.log').read_text()}"
-                )
-            vis.latencies.clear()
-            h.say(f"sending {len(measured):,} events at {args.rate:,.0f}/s for {args.seconds:.0f}s ...")
-            achieved = pace(settings, measured, args.rate, vis)
-            deadline = time.monotonic() + 60
-            while vis.outstanding() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            lost = vis.outstanding()
+            achieved, lost = _drive(settings, warmup, measured, args.rate, args.seconds, vis, proc, work)
         finally:
             vis.stop.set()
             vis.thread.join()
@@ -163,9 +148,40 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  p50 {percentile(lat, 0.50) * 1000:,.0f} ms   p90 {percentile(lat, 0.90) * 1000:,.0f} ms   "
               f"p99 {percentile(lat, 0.99) * 1000:,.0f} ms   max {max(lat) * 1000:,.0f} ms   "
               f"mean {statistics.fmean(lat) * 1000:,.0f} ms")  # fmt: skip
-        print(f"  target p99 <= 1000 ms: {'met' if percentile(lat, 0.99) <= 1.0 else 'MISSED'}")
+        p99 = percentile(lat, 0.99)
+        print(f"  target p99 <= 1000 ms: {'met' if p99 <= 1.0 else 'MISSED'}")
+        print(f"  target p99 <= 250 ms at 1,000 events/s (issue 20): {'met' if p99 <= 0.25 else 'MISSED'}")
     print(f"  consumer peak RSS {watch.peak_mb:.0f} MB; not visible after 60 s: {lost}")
     return 0 if lat and not lost else 1
+
+
+def _drive(
+    settings: Any,
+    warmup: list[Any],
+    measured: list[Any],
+    rate: float,
+    seconds: float,
+    vis: Visibility,
+    proc: subprocess.Popen[bytes],
+    work: Path,
+) -> tuple[float, int]:
+    """Warm the consumer up, then send ``measured`` at ``rate``; (the rate achieved, events never visible)."""
+    h.say("warming up (500 events) ...")
+    pace(settings, warmup, 500, vis)
+    deadline = time.monotonic() + 120
+    while vis.outstanding() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    if vis.outstanding():
+        raise RuntimeError(
+            f"the consumer did not catch up with the warm-up:\n{(work / 'consumer.log').read_text()}"
+        )
+    vis.latencies.clear()
+    h.say(f"sending {len(measured):,} events at {rate:,.0f}/s for {seconds:.0f}s ...")
+    achieved = pace(settings, measured, rate, vis)
+    deadline = time.monotonic() + 60
+    while vis.outstanding() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return achieved, vis.outstanding()
 
 
 if __name__ == "__main__":

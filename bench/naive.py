@@ -167,22 +167,9 @@ class NaiveConsumer:
             state = proj.apply(state, event)
             last = event.sort_key
         applied = [*(row[1] if row is not None else ()), event.id]
-        values = proj.row(state, dt.datetime.now(dt.UTC))
-        cols = ["generation", *proj.columns, "applied_ids", "last_time", "last_id", "fold_state"]
-        cur.execute(
-            sql.SQL(
-                "INSERT INTO {t} ({c}) VALUES ({v}) ON CONFLICT (generation, {k}) DO UPDATE SET {u}"
-            ).format(
-                t=sql.SQL(proj.table),
-                c=sql.SQL(",").join(map(sql.Identifier, cols)),
-                v=sql.SQL(",").join(sql.Placeholder() * len(cols)),
-                k=sql.Identifier(key_col),
-                u=sql.SQL(",").join(
-                    sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in cols[2:]
-                ),
-            ),
-            (gen, *values, applied, last[0], last[1], proj.dump(state)),
-        )
+        # psycopg2 sends a tuple as a record: array columns (co_departments, ...) must travel as lists.
+        values = [list(v) if isinstance(v, tuple) else v for v in proj.row(state, dt.datetime.now(dt.UTC))]
+        _upsert(cur, proj, [gen, *values, applied, last[0], last[1], proj.dump(state)])
 
     def _advance(self, cur: Any, rec: Record) -> None:
         tp = (rec.topic, rec.partition)
@@ -199,6 +186,21 @@ class NaiveConsumer:
         self.kafka.close(autocommit=False)
         self.dlq.close()
         self.conn.close()
+
+
+def _upsert(cur: Any, proj: Any, row: list[Any]) -> None:
+    """One state row, inserted or updated in place (one statement per event: the naive way)."""
+    cols = ["generation", *proj.columns, "applied_ids", "last_time", "last_id", "fold_state"]
+    cur.execute(
+        sql.SQL("INSERT INTO {t} ({c}) VALUES ({v}) ON CONFLICT (generation, {k}) DO UPDATE SET {u}").format(
+            t=sql.SQL(proj.table),
+            c=sql.SQL(",").join(map(sql.Identifier, cols)),
+            v=sql.SQL(",").join(sql.Placeholder() * len(cols)),
+            k=sql.Identifier(proj.columns[0]),
+            u=sql.SQL(",").join(sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in cols[2:]),
+        ),
+        row,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -153,6 +153,11 @@ def _own_nodes(root: ast.AST) -> list[ast.AST]:
 def problems(units: list[Unit] | None = None) -> list[str]:
     """``path:function (line n): expression`` for every unsafe statement argument."""
     units = units if units is not None else [Unit(p) for p in _modules()]
+    # A plan class may live in another module than its user (consumers/pg_copy.py's StagingPlan, read in
+    # pg_store.py): a field declared ``sql.Composed`` anywhere counts everywhere.
+    composed = set().union(*(u.composed_fields for u in units))
+    for unit in units:
+        unit.composed_fields = composed
     # sinks: call name -> positional index of the statement (helpers that take SQL as a parameter join in)
     sinks: dict[str, int] = {name: 0 for name in SQL_CALLS}
     sinks["execute_values"] = 1
@@ -198,6 +203,7 @@ def _probe(source: str, tmp_path: Path) -> list[str]:
     unit.path, unit.tree = path, ast.parse(source)
     unit.consts = {t.id: [n.value] for n in unit.tree.body if isinstance(n, ast.Assign)
                    for t in n.targets if isinstance(t, ast.Name)}  # fmt: skip
+    unit.composed_fields = set()
     return problems([unit])
 
 

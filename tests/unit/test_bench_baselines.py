@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import baselines
+from bench import baselines, baselines_es
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,7 +30,7 @@ def test_record_is_a_small_json_event() -> None:
     value = baselines.record_value(7, "RX2026120100007")
     event = json.loads(value)
     assert event["subject"] == "RX2026120100007"
-    assert event["data"]["status"] in baselines.STATUSES
+    assert event["data"]["status"] in baselines_es.STATUSES
     assert 250 <= len(value) <= 350  # the ~300-byte events of stack.md's baselines
 
 
@@ -42,7 +42,7 @@ def test_report_has_every_reference_and_the_machine_factor() -> None:
 
 
 def test_eventsourcing_env_from_a_libpq_url() -> None:
-    env = baselines.eventsourcing_env("postgresql://bench:secret@127.0.0.1:5544/bench_x")
+    env = baselines_es.eventsourcing_env("postgresql://bench:secret@127.0.0.1:5544/bench_x")
     assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
     assert (env["POSTGRES_DBNAME"], env["POSTGRES_HOST"], env["POSTGRES_PORT"]) == (
         "bench_x",
