@@ -91,7 +91,7 @@ class Generations(Protocol):
     def live(self, family: str) -> int | None:
         """The family's live generation (None: no schema)."""
 
-    def list(self, family: str) -> list[GenerationInfo]:
+    def history(self, family: str) -> list[GenerationInfo]:
         """The family's generations, oldest first."""
 
     def positions(self, generation: int) -> dict[TP, int]:

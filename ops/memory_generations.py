@@ -4,19 +4,21 @@ bookkeeping. Same contract as :mod:`ops.pg_generations` (``tests/contracts/gener
 
 Sessions made by :meth:`MemoryGenerations.session` share the generations and the replay locks, as two
 connections to one database do. A swap window is a store transaction (all or nothing), so the store's injected
-failures (``MemoryStore.fail_next("commit")``) strike it too.
+failures (``MemoryStore.fail_next("commit")``) strike it too; :meth:`MemoryGenerations.fail_next_swap` makes
+the commit of a swap fail.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from consumers.memory_store import MemoryStore, MemoryStoreTx
-from consumers.ports import TP
+from consumers.ports import TP, StoreUnavailable
 from ops.generations import (
     FAMILIES,
     GenerationInfo,
@@ -34,6 +36,7 @@ class _Book:
     store: MemoryStore
     generations: dict[int, GenerationInfo] = field(default_factory=dict)
     locks: dict[str, int] = field(default_factory=dict)  # family -> session id
+    swap_faults: deque[BaseException] = field(default_factory=deque)
     sessions: Iterator[int] = field(default_factory=itertools.count)
 
 
@@ -54,6 +57,7 @@ class MemorySwapWindow:
 
     def __init__(self, book: _Book, tx: MemoryStoreTx, family: str, live: int) -> None:
         self.book, self.tx, self.family, self.live = book, tx, family, live
+        self.swapped = False
 
     def positions(self, generation: int) -> dict[TP, int]:
         return _positions(self.tx.data, generation)
@@ -89,6 +93,7 @@ class MemorySwapWindow:
         if new not in gens:
             raise GenerationsError(f"no generation {new}")
         self.tx.data.live[self.family] = new
+        self.swapped = True
         gens[self.live] = replace(gens[self.live], status="retired")
         gens[new] = replace(gens[new], status="live")
 
@@ -111,6 +116,11 @@ class MemoryGenerations:
         """Another session on the same data (another connection)."""
         return MemoryGenerations(_book=self.book)
 
+    def fail_next_swap(self, error: BaseException | None = None) -> None:
+        """Make the commit of the next window that swaps raise ``error`` (default: :class:`StoreUnavailable`,
+        as a connection that breaks at the commit does): the window rolls back, the old generation stays live."""
+        self.book.swap_faults.append(error or StoreUnavailable("injected: the connection broke at the swap"))
+
     def try_lock(self, family: str) -> bool:
         _known(family)
         holder = self.book.locks.setdefault(family, self.id)
@@ -130,7 +140,7 @@ class MemoryGenerations:
         with self.store.transaction() as tx:
             return tx.data.live.get(family)
 
-    def list(self, family: str) -> list[GenerationInfo]:
+    def history(self, family: str) -> list[GenerationInfo]:
         return [info for g, info in sorted(self.book.generations.items()) if info.family == family]
 
     def positions(self, generation: int) -> dict[TP, int]:
@@ -152,7 +162,10 @@ class MemoryGenerations:
                 live = tx.data.live.get(family)
                 if live is None:
                     raise NoLiveGeneration(f"no live generation for {family}: run `casetrack migrate`")
-                yield MemorySwapWindow(self.book, tx, family, live)
+                window = MemorySwapWindow(self.book, tx, family, live)
+                yield window
+                if window.swapped and self.book.swap_faults:
+                    raise self.book.swap_faults.popleft()
         except BaseException:
             self.book.generations = saved  # the store rolled back its part
             raise

@@ -82,7 +82,9 @@ class PgSwapWindow:
 
     def count_events(self) -> int:
         with _errors("reading the event store"):
-            self.cur.execute("SELECT count(*) FROM casetrack.event_store WHERE aggregate = %s", (self.family,))
+            self.cur.execute(
+                "SELECT count(*) FROM casetrack.event_store WHERE aggregate = %s", (self.family,)
+            )
             return int(self.cur.fetchone()[0])
 
     def subjects_after(self, after: int, upto: int | None) -> list[str]:
@@ -114,7 +116,8 @@ class PgSwapWindow:
     def swap(self, new: int) -> None:
         with _errors("swapping generations"):
             self.cur.execute(
-                "UPDATE casetrack.live_generations SET generation = %s WHERE projection = %s", (new, self.family)
+                "UPDATE casetrack.live_generations SET generation = %s WHERE projection = %s",
+                (new, self.family),
             )
             self.cur.execute(
                 "UPDATE casetrack.generations SET status = 'retired', retired_at = now() WHERE generation = %s",
@@ -129,7 +132,9 @@ class PgSwapWindow:
 class PgGenerations:
     """Generations on one PostgreSQL connection (a session: it holds the replay locks it takes)."""
 
-    def __init__(self, dsn: str, codec: Codec | None = None, application_name: str = "casetrack-replay") -> None:
+    def __init__(
+        self, dsn: str, codec: Codec | None = None, application_name: str = "casetrack-replay"
+    ) -> None:
         self.store = PgStore(dsn, codec, application_name=application_name)  # raises StoreUnavailable
         self.conn = self.store.conn
 
@@ -163,7 +168,7 @@ class PgGenerations:
             row = cur.fetchone()
             return None if row is None else int(row[0])
 
-    def list(self, family: str) -> list[GenerationInfo]:
+    def history(self, family: str) -> list[GenerationInfo]:
         with self._tx("listing generations") as cur:
             cur.execute(
                 "SELECT generation, source, status FROM casetrack.generations WHERE projection = %s"

@@ -22,7 +22,7 @@ KEY = P.columns[0]
 
 
 def statuses(gens: Generations, family: str = "case") -> dict[int, str]:
-    return {i.generation: i.status for i in gens.list(family)}
+    return {i.generation: i.status for i in gens.history(family)}
 
 
 def save_rows(store: Store, generation: int, n_cases: int) -> None:
@@ -52,15 +52,15 @@ class GenerationsContract:
     def test_a_fresh_schema_has_one_live_generation_per_family(self, gens: Generations) -> None:
         for g, family in enumerate(FAMILIES, start=1):
             assert gens.live(family) == g
-            assert gens.list(family) == [GenerationInfo(g, family, "kafka", "live")]
+            assert gens.history(family) == [GenerationInfo(g, family, "kafka", "live")]
         assert gens.live("nope") is None
 
     def test_new_generations_are_building_numbered_upwards_and_not_live(self, gens: Generations) -> None:
         a = gens.create("case", "kafka")
         b = gens.create("supervision", "event-store")
         assert 3 < a < b
-        assert gens.list("case")[-1] == GenerationInfo(a, "case", "kafka", "building")
-        assert gens.list("supervision")[-1] == GenerationInfo(b, "supervision", "event-store", "building")
+        assert gens.history("case")[-1] == GenerationInfo(a, "case", "kafka", "building")
+        assert gens.history("supervision")[-1] == GenerationInfo(b, "supervision", "event-store", "building")
         assert gens.live("case") == 1 and gens.live("supervision") == 2
         with pytest.raises(GenerationsError):
             gens.create("nope", "kafka")

@@ -12,7 +12,8 @@ from consumers.pg_store import PgStore
 from consumers.ports import Store, StoreUnavailable
 from ops.generations import Generations, GenerationsError
 from ops.pg_generations import PgGenerations
-from tests.contracts.generations_contract import P, Connect, GenerationsContract
+from tests.contracts.generations_contract import Connect, GenerationsContract
+from tests.contracts.store_contract import P
 from tests.integration.test_store_pg import closed_port
 
 
