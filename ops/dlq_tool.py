@@ -238,6 +238,9 @@ def corrected_record(raw: bytes) -> tuple[bytes, bytes, list[tuple[str, bytes]]]
     return envelope["subject"].encode("utf-8"), value, [("content-type", b"application/cloudevents+json")]
 
 
+_Outgoing = tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]  # key, value, headers
+
+
 def republish(
     settings: Settings,
     endpoints: Endpoints,
@@ -263,7 +266,7 @@ def republish(
     report = RepublishReport()
     if not selected:
         return report
-    outgoing: dict[Coords, tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]] = {}
+    outgoing: dict[Coords, _Outgoing] = {}
     if corrected is not None:
         (c,) = selected
         outgoing[c] = corrected_record(corrected)
@@ -286,6 +289,17 @@ def republish(
     if dry_run or not outgoing:
         report.sent = {c: "(dry run)" for c in outgoing} if dry_run else {}
         return report
+    report.sent = _send(settings, endpoints, outgoing)
+    mark_republished(endpoints.database_url, list(report.sent.items()))
+    log.info("re-published %d dead letter(s)", len(report.sent))
+    return report
+
+
+def _send(
+    settings: Settings, endpoints: Endpoints, outgoing: Mapping[Coords, _Outgoing]
+) -> dict[Coords, str]:
+    """Send each record to its original topic; returns where each went (``topic/partition/offset``)."""
+    sent: dict[Coords, str] = {}
     producer = EventProducer.connect(
         endpoints.kafka_bootstrap, settings.topics, settings.kafka_security.client_options()
     )
@@ -297,12 +311,10 @@ def republish(
         producer.flush()
         for c, fut in futures.items():
             res = fut.result(timeout=30)
-            report.sent[c] = f"{res.topic}/{res.partition}/{res.offset}"
+            sent[c] = f"{res.topic}/{res.partition}/{res.offset}"
     finally:
         producer.close()
-    mark_republished(endpoints.database_url, list(report.sent.items()))
-    log.info("re-published %d dead letter(s)", len(report.sent))
-    return report
+    return sent
 
 
 def select_pending(dsn: str, topic: str | None, reason: str | None, limit: int | None) -> list[Coords]:
