@@ -141,6 +141,7 @@ def replay(
     itself and then continue from the new generation's positions.
     """
     from casetrack.term import ProgressBar
+    from ops.pg_generations import PgGenerations
     from ops.replay import FAMILIES, ReplayError
     from ops.replay import replay as do_replay
 
@@ -148,6 +149,9 @@ def replay(
     ep = _endpoints(ctx)
     families = list(FAMILIES) if projection == "all" else [projection]
     families = [f for f in families if f in bootstrap.build_projections(settings)]
+    gens = PgGenerations(
+        ep.database_url, bootstrap.build_codec(settings), application_name="casetrack-replay"
+    )
     try:
         reports = []
         with ProgressBar(disabled=no_progress or not sys.stderr.isatty()) as bar:
@@ -155,11 +159,13 @@ def replay(
                 bar.family = f"{family} "
                 reports += do_replay(
                     settings, ep, [family], source,  # type: ignore[arg-type]
-                    bar.update, accept_broker_loss=accept_broker_loss, keep_retired=keep_retired,
-                    workers=workers,
+                    bar.update, generations=gens, accept_broker_loss=accept_broker_loss,
+                    keep_retired=keep_retired, workers=workers,
                 )  # fmt: skip
     except ReplayError as exc:
         raise click.ClickException(str(exc)) from None
+    finally:
+        gens.close()
     for r in reports:
         rate = r.events / r.build_seconds if r.build_seconds > 0 else 0.0
         cleanup = (

@@ -6,7 +6,6 @@ generation continues on those partitions.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from app.bootstrap import Endpoints
 from app.settings import Settings
@@ -44,18 +43,17 @@ def mismatch_message(positions: dict[TP, int], held: dict[TP, tuple[int, int]]) 
     )
 
 
-def restart_at_broker(cur: Any, generation: int, held: dict[TP, tuple[int, int]], lost: list[TP]) -> None:
-    """Start ``generation``'s positions on the partitions ``lost`` at the beginning of what the broker holds now:
-    every event consumed before is in the event store (and in the new generation), events the broker still
+def restart_positions(held: dict[TP, tuple[int, int]], lost: list[TP]) -> dict[TP, int]:
+    """Where the new generation starts on the partitions ``lost``: at the beginning of what the broker holds now.
+    Every event consumed before is in the event store (and in the new generation), events the broker still
     holds are deduplicated by id, new ones are applied. Other partitions keep the live positions (live
     consumers may have moved them past the ends probed before the build; that is no loss)."""
+    out: dict[TP, int] = {}
     for topic, part in sorted(lost):
         begin, end = held.get((topic, part), (0, 0))
-        cur.execute(
-            "UPDATE casetrack.tracking SET next_offset = %s WHERE generation = %s AND topic = %s AND partition = %s",
-            (begin, generation, topic, part),
-        )
+        out[(topic, part)] = begin
         log.info(
             "%s[%d]: the broker holds offsets %d..%d; the new generation continues from %d",
             topic, part, begin, end, begin,
         )  # fmt: skip
+    return out

@@ -21,14 +21,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg2
 from kafka import KafkaConsumer, TopicPartition
-from psycopg2 import sql
 
 from app.bootstrap import Endpoints, build_codec
 from app.settings import Settings
 from consumers.dlq import AT, DETAIL, DROPPED, REASON, SOURCE, dlq_topic
 from events.codec import DecodeError, Record
+from ops.pg_dead_letters import (
+    LETTER_COLUMNS,
+    letters_at,
+    mark_discarded,
+    mark_republished,
+    select_letters,
+)
 from producers.sdk import EventProducer
 
 log = logging.getLogger("casetrack.dlq")
@@ -77,23 +82,8 @@ class Letter:
         return "republished" if self.republished_at else "discarded" if self.discarded_at else "pending"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"source": fmt_coords(self.coords), **{k: getattr(self, k) for k in _LETTER_COLS[3:]},
+        return {"source": fmt_coords(self.coords), **{k: getattr(self, k) for k in LETTER_COLUMNS[3:]},
                 "state": self.state}  # fmt: skip
-
-
-_LETTER_COLS = (
-    "topic", "partition", "offset", "reason", "detail", "event_id", "event_type", "dead_lettered_at",
-    "republished_at", "republished_as", "discarded_at", "resolution",
-)  # fmt: skip
-_SELECT = sql.SQL("SELECT {} FROM casetrack.dead_letters").format(
-    sql.SQL(", ").join(map(sql.Identifier, _LETTER_COLS))
-)
-_STATES = {
-    "pending": " AND republished_at IS NULL AND discarded_at IS NULL",
-    "republished": " AND republished_at IS NOT NULL",
-    "discarded": " AND discarded_at IS NOT NULL",
-    "all": "",
-}
 
 
 def list_letters(
@@ -104,40 +94,14 @@ def list_letters(
     limit: int | None = 100,
 ) -> list[Letter]:
     """Dead letters, oldest first, filtered by original topic, reason code and state."""
-    where = (
-        " WHERE (%(topic)s::text IS NULL OR topic = %(topic)s)"
-        " AND (%(reason)s::text IS NULL OR reason = %(reason)s)"
-        + _STATES[state]
-        + ' ORDER BY dead_lettered_at, topic, partition, "offset" LIMIT %(limit)s'
-    )
-    stmt = sql.Composed([_SELECT, sql.SQL(where)])
-    return [Letter(*r) for r in _query(dsn, stmt, {"topic": topic, "reason": reason, "limit": limit})]
+    return [Letter(*r) for r in select_letters(dsn, topic, reason, state, limit)]
 
 
 def get_letters(dsn: str, coords: Iterable[Coords]) -> dict[Coords, Letter]:
     wanted = list(coords)
     if not wanted:
         return {}
-    stmt = sql.Composed(
-        [
-            _SELECT,
-            sql.SQL(
-                ' WHERE (topic, partition, "offset") IN (SELECT * FROM unnest(%s::text[], %s::int[], %s::bigint[]))'
-            ),
-        ]
-    )
-    rows = _query(dsn, stmt, ([c[0] for c in wanted], [c[1] for c in wanted], [c[2] for c in wanted]))
-    return {(r[0], r[1], r[2]): Letter(*r) for r in rows}
-
-
-def _query(dsn: str, stmt: str | sql.Composable, params: Any) -> list[tuple[Any, ...]]:
-    conn = psycopg2.connect(dsn, application_name="casetrack-dlq")
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(stmt, params)
-            return cur.fetchall() if cur.description else []
-    finally:
-        conn.close()
+    return {(r[0], r[1], r[2]): Letter(*r) for r in letters_at(dsn, wanted)}
 
 
 @dataclass(frozen=True)
@@ -274,6 +238,9 @@ def corrected_record(raw: bytes) -> tuple[bytes, bytes, list[tuple[str, bytes]]]
     return envelope["subject"].encode("utf-8"), value, [("content-type", b"application/cloudevents+json")]
 
 
+_Outgoing = tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]  # key, value, headers
+
+
 def republish(
     settings: Settings,
     endpoints: Endpoints,
@@ -299,7 +266,7 @@ def republish(
     report = RepublishReport()
     if not selected:
         return report
-    outgoing: dict[Coords, tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]] = {}
+    outgoing: dict[Coords, _Outgoing] = {}
     if corrected is not None:
         (c,) = selected
         outgoing[c] = corrected_record(corrected)
@@ -322,6 +289,17 @@ def republish(
     if dry_run or not outgoing:
         report.sent = {c: "(dry run)" for c in outgoing} if dry_run else {}
         return report
+    report.sent = _send(settings, endpoints, outgoing)
+    mark_republished(endpoints.database_url, list(report.sent.items()))
+    log.info("re-published %d dead letter(s)", len(report.sent))
+    return report
+
+
+def _send(
+    settings: Settings, endpoints: Endpoints, outgoing: Mapping[Coords, _Outgoing]
+) -> dict[Coords, str]:
+    """Send each record to its original topic; returns where each went (``topic/partition/offset``)."""
+    sent: dict[Coords, str] = {}
     producer = EventProducer.connect(
         endpoints.kafka_bootstrap, settings.topics, settings.kafka_security.client_options()
     )
@@ -333,19 +311,10 @@ def republish(
         producer.flush()
         for c, fut in futures.items():
             res = fut.result(timeout=30)
-            report.sent[c] = f"{res.topic}/{res.partition}/{res.offset}"
+            sent[c] = f"{res.topic}/{res.partition}/{res.offset}"
     finally:
         producer.close()
-    sent = list(report.sent.items())
-    _query(
-        endpoints.database_url,
-        "UPDATE casetrack.dead_letters d SET republished_at = now(), republished_as = u.sent_as"
-        ' FROM unnest(%s::text[], %s::int[], %s::bigint[], %s::text[]) AS u(topic, partition, "offset", sent_as)'
-        ' WHERE (d.topic, d.partition, d."offset") = (u.topic, u.partition, u."offset")',
-        ([c[0] for c, _ in sent], [c[1] for c, _ in sent], [c[2] for c, _ in sent], [a for _, a in sent]),
-    )
-    log.info("re-published %d dead letter(s)", len(report.sent))
-    return report
+    return sent
 
 
 def select_pending(dsn: str, topic: str | None, reason: str | None, limit: int | None) -> list[Coords]:
@@ -357,16 +326,4 @@ def discard(dsn: str, coords: Sequence[Coords], note: str) -> int:
     """Mark pending letters as handled without re-publishing them; returns how many were marked."""
     if not coords:
         return 0
-    conn = psycopg2.connect(dsn, application_name="casetrack-dlq")
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(
-                "UPDATE casetrack.dead_letters d SET discarded_at = now(), resolution = %s"
-                ' FROM unnest(%s::text[], %s::int[], %s::bigint[]) AS u(topic, partition, "offset")'
-                ' WHERE (d.topic, d.partition, d."offset") = (u.topic, u.partition, u."offset")'
-                " AND d.republished_at IS NULL AND d.discarded_at IS NULL",
-                (note, [c[0] for c in coords], [c[1] for c in coords], [c[2] for c in coords]),
-            )
-            return int(cur.rowcount)
-    finally:
-        conn.close()
+    return mark_discarded(dsn, coords, note)

@@ -21,14 +21,14 @@ from typing import Any
 from app.bootstrap import Endpoints, build_codec, build_projections, build_runner
 from app.settings import Settings
 from app.workers import mp_context, run_workers
-from consumers.pg_store import PgStore, PgStoreTx
-from consumers.ports import TP, StateRow, Tracked
+from consumers.pg_store import PgStore
+from consumers.ports import TP, StateRow, StoreTx, Tracked
 from consumers.runner import ProjectionRunner
 from events.catalog import Event
 from projections.base import Projection, fold
 
 
-def save_folded(tx: PgStoreTx, proj: Projection[Any], generation: int, events: Sequence[Event]) -> None:
+def save_folded(tx: StoreTx, proj: Projection[Any], generation: int, events: Sequence[Event]) -> None:
     """Fold ``events`` (whole aggregates, in store order) and upsert one state row per aggregate."""
     by_subject: dict[str, list[Event]] = {}
     for e in events:

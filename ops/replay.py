@@ -16,37 +16,40 @@ Sources:
   *cut*: the highest ``seq`` taken while holding the lock, so no live batch is half-way. Subjects with
   events above the cut are folded again (in rounds, the last one inside the swap transaction), and the new
   generation takes over the live generation's positions.
+
+The bookkeeping (lock, create, swap, abandon, drop) goes through the :class:`ops.generations.Generations` port
+(docs/architecture.md, "Generations port"); :func:`replace_generation` and :func:`fold_and_swap` run on any adapter.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
-
-import psycopg2
-import psycopg2.extensions
-from psycopg2 import sql
+from typing import Any
 
 from app.bootstrap import Endpoints, build_codec, build_projections, build_runner, topic_families
 from app.settings import Settings
 from consumers.dlq import ListDeadLetterSink
-from consumers.pg_store import PgStore, PgStoreTx
-from consumers.ports import TP
+from consumers.ports import TP, StoreError, StoreTx
 from consumers.runner import ProjectionRunner
-from events.catalog import Aggregate
-from ops.broker_loss import broker_offsets, mismatch_message, mismatched, restart_at_broker
+from ops.broker_loss import broker_offsets, mismatch_message, mismatched, restart_positions
+from ops.generations import FAMILIES, GenerationLive, Generations, Source
 from ops.rebuild import build_from_event_store, bulk_from_kafka, save_folded
 from projections.base import Projection
 
+__all__ = [
+    "FAMILIES",
+    "ReplayError",
+    "ReplayReport",
+    "Source",
+    "fold_and_swap",
+    "replace_generation",
+    "replay",
+]
 log = logging.getLogger("casetrack.replay")
-Source = Literal["kafka", "event-store"]
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
-FAMILIES = ("case", "supervision", "rectification")
-_LOCK_CLASS = 0x63_74  # pg advisory lock class: one replay per family at a time
 
 
 class ReplayError(RuntimeError):
@@ -77,6 +80,7 @@ def replay(
     source: Source = "kafka",
     progress: Progress | None = None,
     *,
+    generations: Generations | None = None,
     accept_broker_loss: bool = False,
     keep_retired: bool = False,
     swap_timeout_seconds: float = 30.0,
@@ -84,172 +88,165 @@ def replay(
     workers: int = 1,
 ) -> list[ReplayReport]:
     """Rebuild ``families`` one after the other; returns a report per family. ``workers`` processes fold in
-    parallel: over partitions from Kafka, over slices of the aggregates from the event store (:mod:`ops.rebuild`)."""
+    parallel: over partitions from Kafka, over slices of the aggregates from the event store (:mod:`ops.rebuild`).
+    ``generations``: the port (the caller keeps it open); None opens the PostgreSQL adapter for this call."""
     projections = build_projections(settings)
     unknown = [f for f in families if f not in projections]
     if unknown:
         raise ReplayError(f"no projection for {', '.join(unknown)} (known: {', '.join(projections)})")
+    gens = generations if generations is not None else _open_generations(settings, endpoints)
+    say = progress or (lambda *_: None)
     reports = []
-    for family in families:
-        builder = _Builder(
-            settings, endpoints, family, projections[family], progress or (lambda *_: None), workers
-        )
-        reports.append(
-            builder.run(source, accept_broker_loss, keep_retired, swap_timeout_seconds, delete_batch)
-        )
+    try:
+        for family in families:
+            builder = _Builder(settings, endpoints, gens, projections[family], say, workers)
+            build = (
+                (lambda r, b=builder: b.from_kafka(r, accept_broker_loss, swap_timeout_seconds))
+                if source == "kafka"
+                else (lambda r, b=builder: b.from_event_store(r, accept_broker_loss))
+            )
+            reports.append(
+                replace_generation(gens, projections[family], source, build, say, keep_retired, delete_batch)
+            )
+    finally:
+        if generations is None:
+            gens.close()
     return reports
 
 
+def _open_generations(settings: Settings, endpoints: Endpoints) -> Generations:
+    from ops.pg_generations import PgGenerations  # the default adapter (callers may pass their own)
+
+    return PgGenerations(endpoints.database_url, build_codec(settings), application_name="casetrack-replay")
+
+
+# -- the bookkeeping, on the port --------------------------------------------------------------------------
+def replace_generation(
+    gens: Generations,
+    proj: Projection[Any],
+    source: Source,
+    build: Callable[[ReplayReport], None],
+    progress: Progress,
+    keep_retired: bool = False,
+    delete_batch: int = 5000,
+) -> ReplayReport:
+    """One family's replay around ``build``, which fills the new generation and swaps it in (setting
+    ``report.previous``): take the family's lock, create the generation, and afterwards delete the retired one;
+    if ``build`` fails, the new generation is abandoned and its rows deleted (the live one is untouched)."""
+    family = proj.family
+    if not gens.try_lock(family):
+        raise ReplayError(f"another replay of {family} is running")
+    try:
+        if gens.live(family) is None:
+            raise ReplayError(f"no live generation for {family}: run `casetrack migrate`")
+        gen = gens.create(family, source)
+        report = ReplayReport(family, source, gen)
+        t0 = time.monotonic()
+        try:
+            build(report)
+        except BaseException:
+            _abandon(gens, proj, gen, delete_batch, progress)
+            raise
+        report.build_seconds = time.monotonic() - t0 - report.swap_seconds
+        if not keep_retired:
+            t1 = time.monotonic()
+            report.deleted_rows = _delete_generation(gens, proj, report.previous, delete_batch, progress)
+            report.cleanup_seconds = time.monotonic() - t1
+        report.total_seconds = time.monotonic() - t0
+        log.info("replayed %s: generation %d replaces %d", family, gen, report.previous)
+        return report
+    finally:
+        try:
+            gens.unlock(family)
+        except StoreError as exc:  # the session is gone, and its lock with it
+            log.warning("could not release the replay lock of %s: %s", family, exc)
+
+
+def _abandon(gens: Generations, proj: Projection[Any], gen: int, batch: int, progress: Progress) -> None:
+    log.warning("replay of %s failed: abandoning generation %d", proj.family, gen)
+    try:
+        if gens.abandon(gen):  # not if the swap had committed already
+            _delete_generation(gens, proj, gen, batch, progress)
+    except StoreError as exc:  # report the original failure, not the cleanup's
+        log.error("could not clean up generation %d: %s", gen, exc)
+
+
+def _delete_generation(
+    gens: Generations, proj: Projection[Any], gen: int, batch: int, progress: Progress
+) -> int:
+    """Delete a non-live generation's rows in small transactions (no long lock on the table)."""
+    total = gens.count_rows(proj.table, gen)
+    progress("cleanup", 0, total)
+    deleted = 0
+    while True:
+        try:
+            n = gens.delete_rows(proj.table, proj.columns[0], gen, batch)
+        except GenerationLive as exc:  # never delete what analysts see
+            raise ReplayError(str(exc)) from None
+        deleted += n
+        progress("cleanup", deleted, max(total, deleted))
+        if n < batch:
+            break
+    gens.forget_positions(gen)
+    return deleted
+
+
+def fold_and_swap(
+    gens: Generations,
+    proj: Projection[Any],
+    report: ReplayReport,
+    cut: int,
+    restart: Mapping[TP, int] | None = None,
+) -> None:
+    """Finish an event-store build whose bulk folded every event up to ``cut``: refold the subjects with later
+    events (in rounds while many, the last inside the swap window), give the new generation the live positions
+    (``restart`` overrides some, after broker loss) and swap it in."""
+    family = proj.family
+    for _round in range(5):
+        with gens.window(family) as w:
+            new_cut = w.max_seq()  # with the lock: nothing at or below it is still uncommitted
+        subjects = gens.subjects_after(family, cut, new_cut)
+        for i in range(0, len(subjects), 2000):
+            with gens.transaction() as tx:
+                _refold_in(tx, proj, report.generation, subjects[i : i + 2000])
+        cut = new_cut
+        if len(subjects) <= 1000:
+            break
+    with gens.window(family) as w:
+        t0 = time.monotonic()
+        _refold_in(w.store_tx(), proj, report.generation, w.subjects_after(cut, None))
+        w.copy_positions(w.live, report.generation)
+        if restart:
+            w.set_positions(report.generation, restart)
+        w.swap(report.generation)
+        report.previous = w.live
+    report.swap_seconds = time.monotonic() - t0
+
+
+def _refold_in(tx: StoreTx, proj: Projection[Any], generation: int, subjects: list[str]) -> None:
+    if subjects:
+        history = tx.load_history(proj.family, subjects)
+        save_folded(tx, proj, generation, [e for s in subjects for e in history.get(s, [])])
+
+
+# -- the sources --------------------------------------------------------------------------------------------
 class _Builder:
     def __init__(
         self,
         settings: Settings,
         ep: Endpoints,
-        family: str,
+        gens: Generations,
         projection: Projection[Any],
         progress: Progress,
         workers: int,
     ) -> None:
-        self.settings, self.ep, self.proj, self.progress, self.workers = (
-            settings,
-            ep,
-            projection,
-            progress,
-            workers,
-        )
-        self.family = cast(Aggregate, family)
-        self.topic = next(t for t, f in topic_families(settings).items() if f == family)
-        self.table = sql.Identifier(*projection.table.split("."))
-        self.key = sql.Identifier(projection.columns[0])
-        self.ctl: Any = psycopg2.connect(ep.database_url, application_name="casetrack-replay")
-
-    def run(
-        self, source: Source, accept_loss: bool, keep_retired: bool, swap_timeout: float, delete_batch: int
-    ) -> ReplayReport:
-        try:
-            self._lock_family()
-            gen = self._new_generation(source)
-            report = ReplayReport(self.family, source, gen)
-            t0 = time.monotonic()
-            try:
-                if source == "kafka":
-                    self._from_kafka(report, accept_loss, swap_timeout)
-                else:
-                    self._from_event_store(report, accept_loss)
-            except BaseException:
-                self._abandon(gen, delete_batch)
-                raise
-            report.build_seconds = time.monotonic() - t0 - report.swap_seconds
-            if not keep_retired:
-                t1 = time.monotonic()
-                report.deleted_rows = self._delete_generation(report.previous, delete_batch)
-                report.cleanup_seconds = time.monotonic() - t1
-            report.total_seconds = time.monotonic() - t0
-            log.info("replayed %s: generation %d replaces %d", self.family, gen, report.previous)
-            return report
-        finally:
-            self.ctl.close()
-
-    # -- bookkeeping -----------------------------------------------------------------------------------
-    def _lock_family(self) -> None:
-        self.ctl.autocommit = True
-        with self.ctl.cursor() as cur:
-            cur.execute("SELECT pg_try_advisory_lock(%s, %s)", (_LOCK_CLASS, FAMILIES.index(self.family)))
-            if not cur.fetchone()[0]:
-                raise ReplayError(f"another replay of {self.family} is running")
-        self.ctl.autocommit = False
-
-    def _new_generation(self, source: Source) -> int:
-        with self.ctl, self.ctl.cursor() as cur:
-            cur.execute(
-                "INSERT INTO casetrack.generations (projection, source, status) VALUES (%s, %s, 'building')"
-                " RETURNING generation",
-                (self.family, source.replace("-", "_")),
-            )
-            return int(cur.fetchone()[0])
-
-    @contextmanager
-    def _locked(self) -> Iterator[tuple[Any, int]]:
-        """A transaction holding the family's live row FOR UPDATE; yields (cursor, live generation)."""
-        with self.ctl, self.ctl.cursor() as cur:
-            cur.execute("SET LOCAL lock_timeout = '60s'")
-            cur.execute(
-                "SELECT generation FROM casetrack.live_generations WHERE projection = %s FOR UPDATE",
-                (self.family,),
-            )
-            row = cur.fetchone()
-            if row is None:
-                raise ReplayError(f"no live generation for {self.family}: run `casetrack migrate`")
-            yield cur, int(row[0])
-
-    def _swap(self, cur: Any, old: int, new: int) -> None:
-        cur.execute(
-            "UPDATE casetrack.live_generations SET generation = %s WHERE projection = %s", (new, self.family)
-        )
-        cur.execute(
-            "UPDATE casetrack.generations SET status = 'retired', retired_at = now() WHERE generation = %s",
-            (old,),
-        )
-        cur.execute(
-            "UPDATE casetrack.generations SET status = 'live', swapped_at = now() WHERE generation = %s",
-            (new,),
-        )
-
-    @staticmethod
-    def _positions(cur: Any, generation: int) -> dict[TP, int]:
-        cur.execute(
-            "SELECT topic, partition, next_offset FROM casetrack.tracking WHERE generation = %s",
-            (generation,),
-        )
-        return {(t, p): int(o) for t, p, o in cur.fetchall()}
-
-    def _abandon(self, gen: int, batch: int) -> None:
-        log.warning("replay of %s failed: abandoning generation %d", self.family, gen)
-        try:
-            self.ctl.rollback()
-            with self.ctl, self.ctl.cursor() as cur:
-                cur.execute(
-                    "UPDATE casetrack.generations SET status = 'abandoned', retired_at = now()"
-                    " WHERE generation = %s AND status = 'building'",
-                    (gen,),
-                )
-                abandoned = cur.rowcount == 1  # not if the swap had committed already
-            if abandoned:
-                self._delete_generation(gen, batch)
-        except psycopg2.Error as exc:  # report the original failure, not the cleanup's
-            log.error("could not clean up generation %d: %s", gen, exc)
-
-    def _delete_generation(self, gen: int, batch: int) -> int:
-        """Delete a non-live generation's rows in small transactions (no long lock on the table)."""
-        deleted = 0
-        with self.ctl, self.ctl.cursor() as cur:
-            cur.execute(
-                sql.SQL("SELECT count(*) FROM {t} WHERE generation = %s").format(t=self.table), (gen,)
-            )
-            total = int(cur.fetchone()[0])
-        self.progress("cleanup", 0, total)
-        stmt = sql.SQL(
-            "DELETE FROM {t} WHERE generation = %s AND {k} IN (SELECT {k} FROM {t} WHERE generation = %s LIMIT %s)"
-        ).format(t=self.table, k=self.key)
-        while True:
-            with self.ctl, self.ctl.cursor() as cur:
-                cur.execute(
-                    "SELECT 1 FROM casetrack.live_generations WHERE generation = %s", (gen,)
-                )  # never delete what analysts see
-                if cur.fetchone() is not None:
-                    raise ReplayError(f"generation {gen} is live")
-                cur.execute(stmt, (gen, gen, batch))
-                n = int(cur.rowcount)
-            deleted += n
-            self.progress("cleanup", deleted, max(total, deleted))
-            if n < batch:
-                break
-        with self.ctl, self.ctl.cursor() as cur:
-            cur.execute("DELETE FROM casetrack.tracking WHERE generation = %s", (gen,))
-        return deleted
+        self.settings, self.ep, self.gens, self.proj = settings, ep, gens, projection
+        self.progress, self.workers = progress, workers
+        self.family = projection.family
+        self.topic = next(t for t, f in topic_families(settings).items() if f == self.family)
 
     # -- from Kafka ------------------------------------------------------------------------------------
-    def _from_kafka(self, report: ReplayReport, accept_loss: bool, swap_timeout: float) -> None:
+    def from_kafka(self, report: ReplayReport, accept_loss: bool, swap_timeout: float) -> None:
         options: dict[str, Any] = dict(
             follow_live=False, generations={self.family: report.generation},
             dead_letters=ListDeadLetterSink(), topics={self.topic: self.family},
@@ -282,8 +279,7 @@ class _Builder:
 
     def _built_progress(self, generation: int, begin: dict[TP, int]) -> Callable[[int], None]:
         def progress(total: int) -> None:  # positions the rebuild workers have committed, from the database
-            with self.ctl, self.ctl.cursor() as cur:
-                done = sum(self._positions(cur, generation).values()) - sum(begin.values())
+            done = sum(self.gens.positions(generation).values()) - sum(begin.values())
             self.progress("build", done, max(total, done))
 
         return progress
@@ -318,128 +314,79 @@ class _Builder:
         accept_loss: bool,
         timeout: float,
     ) -> bool:
-        with self._locked() as (cur, old):
+        with self.gens.window(self.family) as w:
             t0 = time.monotonic()
-            live = self._positions(cur, old)
-            empty_polls = 0
-            # The rebuild runner commits on its own connection and takes no lock (fixed generation), so it
-            # can advance while we hold the live row; the live positions cannot.
-            while True:
-                behind = sorted(tp for tp, pos in live.items() if runner.positions.get(tp, 0) < pos)
-                if not behind:
-                    break
-                n = runner.step()
-                self._kafka_progress(runner, begin)
-                empty_polls = empty_polls + 1 if n == 0 and runner.caught_up() else 0
-                if empty_polls >= 3:  # the broker holds less than the live generation consumed
-                    if not accept_loss:
-                        raise ReplayError(
-                            "the broker holds fewer events than the live generation consumed ("
-                            + ", ".join(
-                                f"{t}[{p}] {runner.positions.get((t, p), 0)} < {live[(t, p)]}"
-                                for t, p in behind
-                            )
-                            + "): it lost data. Rebuild with `--from event-store`, or pass --accept-broker-loss to"
-                            " follow the broker (the lost events leave the projection)"
-                        )
-                    report.broker_behind = behind
-                    log.warning(
-                        "following the broker: it lost data on %s", ", ".join(f"{t}[{p}]" for t, p in behind)
-                    )
-                    break
-                if time.monotonic() - t0 > timeout:
-                    self.ctl.rollback()
-                    return False
-            stored = self._positions(cur, report.generation)  # what the rebuild committed, seen in this tx
+            live = w.positions(w.live)
+            behind = self._reach(runner, begin, live, report, accept_loss, t0 + timeout)
+            if behind is None:
+                return False  # the window ends having changed nothing
+            stored = w.positions(report.generation)  # what the rebuild committed, seen in this tx
             short = [tp for tp, pos in live.items() if tp not in behind and stored.get(tp, 0) < pos]
             if short:
                 raise ReplayError(f"internal: the new generation's stored positions lag on {short}")
-            self._swap(cur, old, report.generation)
-            report.previous = old
+            w.swap(report.generation)
+            report.previous = w.live
             report.events = runner.totals.applied
         report.swap_seconds = time.monotonic() - t0
         done = sum(pos - begin[tp] for tp, pos in runner.positions.items())
         self.progress("build", done, done)  # complete: the live consumers take it from here
         return True
 
+    def _reach(
+        self,
+        runner: ProjectionRunner,
+        begin: dict[TP, int],
+        live: dict[TP, int],
+        report: ReplayReport,
+        accept_loss: bool,
+        deadline: float,
+    ) -> list[TP] | None:
+        """Step the rebuild runner up to the (frozen) live positions. The rebuild runner commits on its own
+        connection and takes no lock (fixed generation), so it can advance while the window holds the live
+        row. Returns the partitions the broker cannot bring it to (followed with ``accept_loss``), or None if
+        the deadline passed."""
+        empty_polls = 0
+        while True:
+            behind = sorted(tp for tp, pos in live.items() if runner.positions.get(tp, 0) < pos)
+            if not behind:
+                return behind
+            n = runner.step()
+            self._kafka_progress(runner, begin)
+            empty_polls = empty_polls + 1 if n == 0 and runner.caught_up() else 0
+            if empty_polls >= 3:  # the broker holds less than the live generation consumed
+                if not accept_loss:
+                    raise ReplayError(
+                        "the broker holds fewer events than the live generation consumed ("
+                        + ", ".join(
+                            f"{t}[{p}] {runner.positions.get((t, p), 0)} < {live[(t, p)]}" for t, p in behind
+                        )
+                        + "): it lost data. Rebuild with `--from event-store`, or pass --accept-broker-loss to"
+                        " follow the broker (the lost events leave the projection)"
+                    )
+                report.broker_behind = behind
+                log.warning(
+                    "following the broker: it lost data on %s", ", ".join(f"{t}[{p}]" for t, p in behind)
+                )
+                return behind
+            if time.monotonic() > deadline:
+                return None
+
     # -- from the event store --------------------------------------------------------------------------
-    def _from_event_store(self, report: ReplayReport, accept_loss: bool) -> None:
+    def from_event_store(self, report: ReplayReport, accept_loss: bool) -> None:
         # Positions first, then the broker: a partition's end only grows, so under live traffic a position read
         # before the probe is never past the probed end unless the broker lost data. Checked before the
         # build, so that a refusal costs nothing.
-        with self.ctl, self.ctl.cursor() as cur:
-            live = self._positions(cur, self._live_generation(cur))
+        live = self.gens.positions(self.gens.live(self.family) or 0)
         held = broker_offsets(self.settings, self.ep, self.topic)
         lost = mismatched(live, held)
         if lost and not accept_loss:
             raise ReplayError(mismatch_message(live, held))
-        writer = PgStore(
-            self.ep.database_url, build_codec(self.settings), application_name="casetrack-replay"
-        )
-        try:
-            with self._locked() as (cur, _old):
-                cut = self._max_seq(cur)  # with the lock: nothing at or below it is still uncommitted
-                cur.execute("SELECT count(*) FROM casetrack.event_store WHERE aggregate = %s", (self.family,))
-                total = int(cur.fetchone()[0])
-            report.events = build_from_event_store(
-                self.settings, self.ep, self.family, report.generation, self.workers,
-                lambda done: self.progress("build", done, max(total, done)),
-            )  # fmt: skip
-            # Catch up in rounds outside the lock while the delta is large, then once more inside it.
-            for _round in range(5):
-                with self._locked() as (cur, _old):
-                    new_cut = self._max_seq(cur)
-                with writer.conn, writer.conn.cursor() as wcur:
-                    subjects = self._subjects_after(wcur, cut, new_cut)
-                self._refold(writer, report.generation, subjects)
-                cut = new_cut
-                if len(subjects) <= 1000:
-                    break
-            with self._locked() as (cur, old):
-                t0 = time.monotonic()
-                subjects = self._subjects_after(cur, cut, None)
-                self._refold_in(PgStoreTx(self.ctl, writer.codec), report.generation, subjects)
-                cur.execute(
-                    "INSERT INTO casetrack.tracking (generation, topic, partition, next_offset, last_event_time)"
-                    " SELECT %s, topic, partition, next_offset, last_event_time FROM casetrack.tracking"
-                    " WHERE generation = %s",
-                    (report.generation, old),
-                )
-                restart_at_broker(cur, report.generation, held, lost)
-                report.broker_behind = sorted(lost)
-                self._swap(cur, old, report.generation)
-                report.previous = old
-            report.swap_seconds = time.monotonic() - t0
-        finally:
-            writer.close()
-
-    def _live_generation(self, cur: Any) -> int:
-        cur.execute("SELECT generation FROM casetrack.live_generations WHERE projection = %s", (self.family,))
-        row = cur.fetchone()
-        if row is None:
-            raise ReplayError(f"no live generation for {self.family}: run `casetrack migrate`")
-        return int(row[0])
-
-    def _max_seq(self, cur: Any) -> int:
-        cur.execute(
-            "SELECT coalesce(max(seq), 0) FROM casetrack.event_store WHERE aggregate = %s", (self.family,)
-        )
-        return int(cur.fetchone()[0])
-
-    def _subjects_after(self, cur: Any, after: int, upto: int | None) -> list[str]:
-        cur.execute(
-            "SELECT DISTINCT subject FROM casetrack.event_store WHERE aggregate = %s AND seq > %s"
-            " AND seq <= coalesce(%s::bigint, 9223372036854775807)",
-            (self.family, after, upto),
-        )
-        return [r[0] for r in cur.fetchall()]
-
-    def _refold(self, store: PgStore, generation: int, subjects: list[str]) -> None:
-        for i in range(0, len(subjects), 2000):
-            with store.transaction() as tx:
-                self._refold_in(tx, generation, subjects[i : i + 2000])
-
-    def _refold_in(self, tx: PgStoreTx, generation: int, subjects: list[str]) -> None:
-        if subjects:
-            history = tx.load_history(self.family, subjects)
-            save_folded(tx, self.proj, generation, [e for s in subjects for e in history.get(s, [])])
+        with self.gens.window(self.family) as w:
+            cut = w.max_seq()  # with the lock: nothing at or below it is still uncommitted
+            total = w.count_events()
+        report.events = build_from_event_store(
+            self.settings, self.ep, self.family, report.generation, self.workers,
+            lambda done: self.progress("build", done, max(total, done)),
+        )  # fmt: skip
+        fold_and_swap(self.gens, self.proj, report, cut, restart_positions(held, lost))
+        report.broker_behind = sorted(lost)
