@@ -22,6 +22,7 @@ from app.pg_connect import connection
 from app.settings import Settings
 from casetrack import demo as d
 from casetrack.demo import DEFAULT_CASES_PER_DAY, DEFAULT_SEED, DEMO_DATABASE
+from casetrack.options import settings_of
 from reports.build import default_legal_limit
 
 COMMANDS: list[click.Command] = []
@@ -108,8 +109,7 @@ def demo(
 
     Ctrl-C stops it with exit code 130 and says what was left (the servers, a partial demo database).
     """
-    settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
+    settings = settings_of(ctx)
     try:
         options = d.DemoOptions(
             days=days,
