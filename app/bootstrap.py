@@ -18,6 +18,9 @@ from prometheus_client import CollectorRegistry
 
 from app.embedded import EmbeddedStack
 from app.errors import probe_kafka
+from app.pg_connect import connection
+from app.pg_kpi_settings import sync_kpi_settings
+from app.pg_schema import schema_revision as schema_revision  # re-exported: callers import it from here
 from app.settings import Settings
 from consumers.calendar_refresh import refresh_estimated_deadlines
 from consumers.dlq import DeadLetterSink, KafkaDeadLetterSink, dlq_topic
@@ -34,7 +37,6 @@ from projections.base import Projection
 from projections.calendar import WorkCalendar
 from projections.case_deadlines import CaseDeadlines
 from projections.case_status import CaseStatusProjection
-from projections.kpi_settings import sync_kpi_settings
 from projections.policy import DeadlinePolicy, load_policy
 from projections.rectification import RectificationProjection
 from projections.supervision import SupervisionProjection
@@ -94,24 +96,6 @@ def migrate(database_url: str) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["dsn"] = database_url
     command.upgrade(cfg, "head")
-
-
-def schema_revision(database_url: str) -> str | None:
-    """The Alembic revision the database is at (None: never migrated)."""
-    import psycopg2
-
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT to_regclass('public.alembic_version')")
-            row = cur.fetchone()
-            if row is None or row[0] is None:
-                return None
-            cur.execute("SELECT version_num FROM public.alembic_version")
-            found = cur.fetchone()
-            return str(found[0]) if found else None
-    finally:
-        conn.close()
 
 
 def head_revision() -> str:
@@ -209,8 +193,6 @@ def build_key_wrapper(settings: Settings) -> KeyWrapper | None:
 def build_sealer(settings: Settings, endpoints: Endpoints) -> Sealer:
     """Seals and unseals petitioners with keys in PostgreSQL. The pseudonym key is ``CASETRACK_PSEUDONYM_KEY``
     when set (production: from a secret store), else one generated once and kept in ``casetrack.secrets``."""
-    import psycopg2
-
     from privacy.pg_keystore import KeyStoreError, PgKeyStore, load_pseudonym_key
 
     wrapper = build_key_wrapper(settings)
@@ -222,13 +204,11 @@ def build_sealer(settings: Settings, endpoints: Endpoints) -> Sealer:
             )
         except ValueError as exc:
             raise SystemExit(f"invalid CASETRACK_PSEUDONYM_KEY: {exc}") from None
-    conn = psycopg2.connect(endpoints.database_url, application_name="casetrack-keys")
     try:
-        key = load_pseudonym_key(conn, configured, wrapper)
+        with connection(endpoints.database_url, application_name="casetrack-keys") as conn:
+            key = load_pseudonym_key(conn, configured, wrapper)
     except KeyStoreError as exc:
         raise SystemExit(str(exc)) from None
-    finally:
-        conn.close()
     return Sealer(Pseudonymizer(key), PgKeyStore(endpoints.database_url, wrapper))
 
 

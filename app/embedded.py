@@ -19,9 +19,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg2
-from psycopg2 import sql
-
+from app.pg_connect import with_dbname
+from app.pg_databases import ensure_database
 from app.processes import StackError, free_port, wait_for_port
 
 DATABASE = "casetrack"
@@ -142,20 +141,8 @@ def stop_postgres(pgdata: Path) -> None:
 
 def with_database(admin_url: str, database: str) -> str:
     """The URL of ``database`` on the server of ``admin_url``, creating the database if needed."""
-    conn = psycopg2.connect(admin_url)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
-            if cur.fetchone() is None:
-                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-    finally:
-        conn.close()
-    from psycopg2.extensions import make_dsn, parse_dsn
-
-    params = parse_dsn(admin_url)
-    params["dbname"] = database
-    return str(make_dsn(**params))
+    ensure_database(admin_url, database)
+    return with_dbname(admin_url, database)
 
 
 class EmbeddedStack:

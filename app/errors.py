@@ -1,9 +1,11 @@
-"""casetrack's own error types for what an operator must fix, and the translation of driver errors into them.
+"""casetrack's own error types for what an operator must fix, and the messages that name them.
 
-Drivers raise their own exceptions (``psycopg2.OperationalError``, kafka-python's ``NoBrokersAvailable`` or
-its bootstrap timeout); the composition root and the CLI translate them here, so that the top of the CLI can
-say in one or two lines which server could not be reached, what was tried and what to check, and exit with a
-documented code (table in ``docs/operators.md``, "Exit codes"). Addresses are shown without passwords.
+Drivers raise their own exceptions (psycopg2's ``OperationalError``, kafka-python's ``NoBrokersAvailable`` or
+its bootstrap timeout). The PostgreSQL adapter :mod:`app.pg_connect` recognises the driver's errors and builds
+the project's from the pure messages here; :func:`known_error` does the same for Kafka. So the top of the CLI
+can say in one or two lines which server could not be reached, what was tried and what to check, and exit with
+a documented code (table in ``docs/operators.md``, "Exit codes"). Addresses are shown without passwords.
+See docs/architecture.md, "Connections and driver errors".
 """
 
 from __future__ import annotations
@@ -32,42 +34,20 @@ class DatabaseUnreachable(CasetrackError):
     exit_code = EXIT_DATABASE
 
 
+class DatabasePermissionDenied(CasetrackError):
+    """PostgreSQL refused a statement to the configured login (it lacks a privilege); ``str()`` is the server's
+    own first line."""
+
+
 class BrokerUnreachable(CasetrackError):
     """None of the Kafka bootstrap addresses answered."""
 
     exit_code = EXIT_KAFKA
 
 
-def mask_url(url: str) -> str:
-    """A libpq URL or key=value DSN with any password replaced by ``***``."""
-    from psycopg2.extensions import make_dsn, parse_dsn
-
-    try:
-        params = parse_dsn(url)
-    except Exception:  # not parseable: show nothing of it rather than risk a password
-        return "(unparseable database URL)"
-    if "password" in params:
-        params["password"] = "***"
-    return str(make_dsn(**params))
-
-
-def database_target(url: str) -> str:
-    """``host:port/dbname`` (as libpq would use them) for messages; never the password."""
-    from psycopg2.extensions import parse_dsn
-
-    try:
-        p = parse_dsn(url)
-    except Exception:
-        return "(unparseable database URL)"
-    host = p.get("host") or p.get("hostaddr") or "local socket"
-    if host.startswith("/"):
-        host = f"socket in {host}"
-    return f"{host}:{p.get('port', '5432')}/{p.get('dbname', p.get('user', '?'))}"
-
-
-def database_error(url: str, exc: BaseException) -> DatabaseUnreachable:
-    """The project's error for a driver's connection failure to ``url``."""
-    reason = _first_line(exc)
+def database_unreachable(target: str, reason: str) -> DatabaseUnreachable:
+    """The project's error for a failed connection to PostgreSQL at ``target`` (``host:port/dbname``, never a
+    password), given the driver's first line ``reason``."""
     lowered = reason.lower()
     if "password" in lowered or "authentication" in lowered or "role" in lowered:
         check = "check the user and password in CASETRACK_DATABASE_URL"
@@ -78,7 +58,7 @@ def database_error(url: str, exc: BaseException) -> DatabaseUnreachable:
     else:
         check = "check that PostgreSQL runs there and CASETRACK_DATABASE_URL is right"
     return DatabaseUnreachable(
-        f"cannot reach PostgreSQL at {database_target(url)}: {reason}\n  {check} (--debug shows the traceback)"
+        f"cannot reach PostgreSQL at {target}: {reason}\n  {check} (--debug shows the traceback)"
     )
 
 
@@ -119,31 +99,23 @@ def _os_reason(exc: OSError) -> str:
     return (exc.strerror or str(exc)).lower()
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name if it has none), for a one-line error."""
     text = str(exc).strip()
     return text.splitlines()[0].strip() if text else type(exc).__name__
 
 
-def translate(
-    exc: BaseException, database_url: str | None, kafka_bootstrap: str | None
-) -> CasetrackError | None:
-    """The project's error for a driver error that escaped a command, or None if it is not one we know.
-
-    ``database_url`` / ``kafka_bootstrap`` are the servers the command was using (for the message)."""
+def known_error(exc: BaseException, kafka_bootstrap: str | None) -> CasetrackError | None:
+    """``exc`` if it is the project's own error, the project's error for a Kafka connection failure to
+    ``kafka_bootstrap``, else None. PostgreSQL's errors are :func:`app.pg_connect.translate`'s."""
     if isinstance(exc, CasetrackError):
         return exc
-    import psycopg2
     from kafka import errors as kerr
 
-    orig = getattr(exc, "orig", None)  # SQLAlchemy (Alembic) wraps the psycopg2 error
-    if isinstance(orig, psycopg2.OperationalError):
-        exc = orig
-    if isinstance(exc, psycopg2.OperationalError) and database_url:
-        return database_error(database_url, exc)
     if kafka_bootstrap and (
         isinstance(exc, kerr.KafkaConnectionError)
         or type(exc).__name__ == "NoBrokersAvailable"  # kafka-python 2.x; 3.x raises the timeout below
         or (isinstance(exc, kerr.KafkaTimeoutError) and "bootstrap" in str(exc).lower())
     ):
-        return broker_error(kafka_bootstrap, why=_first_line(exc))
+        return broker_error(kafka_bootstrap, why=first_line(exc))
     return None

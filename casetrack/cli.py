@@ -16,11 +16,12 @@ from pydantic import ValidationError
 
 from app import bootstrap
 from app.embedded import EmbeddedStack
-from app.errors import EXIT_ERROR, CasetrackError, translate
+from app.errors import EXIT_ERROR, CasetrackError
+from app.pg_connect import translate
+from app.pg_kpi_settings import sync_kpi_settings
 from app.settings import Settings, load_settings
 from casetrack.options import settings_of as _settings
 from casetrack.options import workers_option
-from projections.kpi_settings import sync_kpi_settings
 
 
 def _settings_problems(exc: ValidationError) -> str:

@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import click
-import psycopg2
 from kafka.errors import KafkaError
 
 from app.bootstrap import build_calendar, build_policy
-from app.errors import EXIT_INTERRUPTED
+from app.errors import EXIT_INTERRUPTED, DatabaseUnreachable
+from app.pg_connect import connection
 from app.settings import Settings
 from casetrack import demo as d
 from casetrack.demo import DEFAULT_CASES_PER_DAY, DEFAULT_SEED, DEMO_DATABASE
+from casetrack.options import settings_of
 from reports.build import default_legal_limit
 
 COMMANDS: list[click.Command] = []
@@ -108,8 +109,7 @@ def demo(
 
     Ctrl-C stops it with exit code 130 and says what was left (the servers, a partial demo database).
     """
-    settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
+    settings = settings_of(ctx)
     try:
         options = d.DemoOptions(
             days=days,
@@ -203,15 +203,12 @@ def _run(
         # 4. figures
         step = time.monotonic()
         with console.status("Reading the office figures from the analysts' views..."):
-            conn = psycopg2.connect(target.endpoints.database_url, application_name="casetrack-demo")
-            try:
+            with connection(target.endpoints.database_url, application_name="casetrack-demo") as conn:
                 figs = figures.load(conn)
                 office = report.office_reports(  # casetrack report's figures over the demo's days
                     conn, config.start, now.astimezone(d.SHANGHAI).date(), build_calendar(target.settings),
                     default_legal_limit(build_policy(target.settings)),
                 )  # fmt: skip
-            finally:
-                conn.close()
         demo_tables.print_figures(console, figs, pub.stats)
 
         # 5. report
@@ -251,7 +248,7 @@ def _run(
                 time.sleep(serve_seconds)
             except KeyboardInterrupt:
                 console.print("stopped serving the metrics; the demo had finished")
-    except (d.DemoError, KafkaError, psycopg2.OperationalError) as exc:
+    except (d.DemoError, KafkaError, DatabaseUnreachable) as exc:
         raise click.ClickException(f"the demo stopped: {exc}") from None
     finally:
         if server is not None:

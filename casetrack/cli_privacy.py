@@ -1,7 +1,8 @@
 """Personal-data commands, registered by :mod:`casetrack.cli` (see ``COMMANDS``): ``forget``, ``officer-lookup``.
 
-Both connect with ``CASETRACK_DATABASE_URL``: ``forget`` needs a login in ``casetrack_writer`` (it destroys
-keys), ``officer-lookup`` one in ``casetrack_officer``. See docs/personal-data.md.
+A thin click layer over :mod:`privacy.erase` and :mod:`privacy.lookup`. Both connect with
+``CASETRACK_DATABASE_URL``: ``forget`` needs a login in ``casetrack_eraser`` (it destroys keys),
+``officer-lookup`` one in ``casetrack_officer``. See docs/personal-data.md.
 """
 
 from __future__ import annotations
@@ -9,13 +10,8 @@ from __future__ import annotations
 import click
 
 from app import bootstrap
-from app.settings import Settings
-
-
-def _settings(ctx: click.Context) -> Settings:
-    settings = ctx.find_root().obj
-    assert isinstance(settings, Settings)
-    return settings
+from app.pg_connect import connection
+from casetrack.options import settings_of as _settings
 
 
 @click.command()
@@ -54,51 +50,27 @@ def forget(
     data is written. Counts and case facts are kept. Plaintext that producers sent stays on Kafka until
     the topics' retention removes it.
     """
-    import psycopg2
-    import psycopg2.errors
+    from privacy.erase import Identifiers, erase
+    from privacy.people import AccessDenied
+    from privacy.pg_people import PgPeople
 
-    from privacy.transform import case_persons
-    from privacy.transform import forget as do_forget
-
-    if not (id_number or phone or case_ids or email or plate or bank_card):
+    who = Identifiers(id_number, phone, case_ids, email, plate, bank_card)
+    if not who:
         raise click.UsageError("give --id-number, --phone, --case, --email, --plate or --bank-card")
     settings = _settings(ctx)
     ep = bootstrap.resolve_endpoints(settings, say=click.echo)
     bootstrap.require_schema(ep.database_url)
     sealer = bootstrap.build_sealer(settings, ep)
-    persons: list[str] = []
-    if case_ids:
-        conn = psycopg2.connect(ep.database_url)
-        try:
-            for case_id in case_ids:
-                found = case_persons(conn, case_id)
-                if not found:
-                    raise click.ClickException(f"case {case_id} has no sealed petitioner")
-                persons.extend(found)
-        finally:
-            conn.close()
     try:
-        result = do_forget(
-            sealer,
-            id_number=id_number,
-            phone=phone,
-            persons=persons,
-            email=email,
-            plate=plate,
-            bank_card=bank_card,
-            requested_by=requested_by,
-            reason=reason,
-        )
+        with connection(ep.database_url) as conn:
+            result = erase(sealer, PgPeople(conn), who, requested_by=requested_by, reason=reason)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    except psycopg2.errors.InsufficientPrivilege:
+    except AccessDenied:
         raise click.ClickException(
             "permission denied: forgetting a person needs the casetrack_eraser role (the consumer's "
             "casetrack_writer may create keys but not destroy them); nothing was changed"
         ) from None
-    vacuum = getattr(sealer.keystore, "vacuum", None)
-    if vacuum is not None:
-        vacuum()  # drop the dead row versions that still hold the destroyed keys
     click.echo(
         f"forgotten: {result.persons} identifier(s) tombstoned, {result.keys_destroyed} key(s) destroyed; "
         "recorded in casetrack.erasure_audit"
@@ -122,43 +94,28 @@ def officer_lookup(ctx: click.Context, subject: str, aggregate: str) -> None:
     Texts show each masked value in place; a value whose person was forgotten stays a placeholder such as
     [电话#1a2b3c4d]. Needs a login in the casetrack_officer role and, if keys are wrapped, the key-encryption key.
     """
-    import psycopg2
-    import psycopg2.errors
-
-    from privacy.pg_keystore import KeyStoreError
+    from privacy.keystore import KeyStoreError
+    from privacy.lookup import NothingOnRecord, look_up
+    from privacy.people import AccessDenied
+    from privacy.pg_people import PgPeople
     from privacy.pii import SealError
-    from privacy.transform import officer_lookup as lookup
-    from privacy.transform import officer_texts
 
     settings = _settings(ctx)
     ep = bootstrap.resolve_endpoints(settings, say=click.echo)
-    conn = psycopg2.connect(ep.database_url, application_name="casetrack-officer-lookup")
-    wrapper = bootstrap.build_key_wrapper(settings)
-    try:
-        found = lookup(conn, subject, wrapper) if aggregate == "case" else []
-        texts = officer_texts(conn, subject, wrapper, aggregate)
-    except psycopg2.errors.InsufficientPrivilege:
-        raise click.ClickException(
-            "permission denied: officer look-ups need the casetrack_officer role"
-        ) from None
-    except (SealError, KeyStoreError) as exc:  # messages never quote keys or personal data
-        raise click.ClickException(f"cannot open the personal data of {subject}: {exc}") from None
-    finally:
-        conn.close()
-    if not found and not texts:
-        raise click.ClickException(f"{aggregate} {subject} has no personal data on record")
-    for p in found:
-        click.echo(f"{p.case_id}  event {p.event_id}")
-        if p.fields is None:
-            click.echo("  (erased: this person was forgotten)")
-            continue
-        for field in ("name", "phone", "id_number"):
-            if field in p.fields:
-                click.echo(f"  {field}: {p.fields[field]}")
-    for t in texts:
-        erased = f"  ({t.erased} erased: forgotten)" if t.erased else ""
-        click.echo(f"{subject}  event {t.event_id}  {t.field}:{erased}")
-        click.echo(f"  {t.text}")
+    with connection(ep.database_url, application_name="casetrack-officer-lookup") as conn:
+        wrapper = bootstrap.build_key_wrapper(settings)
+        try:
+            found = look_up(PgPeople(conn), subject, aggregate, wrapper)
+        except AccessDenied:
+            raise click.ClickException(
+                "permission denied: officer look-ups need the casetrack_officer role"
+            ) from None
+        except (SealError, KeyStoreError) as exc:  # messages never quote keys or personal data
+            raise click.ClickException(f"cannot open the personal data of {subject}: {exc}") from None
+        except NothingOnRecord as exc:
+            raise click.ClickException(str(exc)) from None
+    for line in found.lines():
+        click.echo(line)
 
 
 COMMANDS: list[click.Command] = [forget, officer_lookup]

@@ -30,13 +30,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import psycopg2
 from kafka import KafkaAdminClient
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
-from psycopg2 import sql
-from psycopg2.extensions import make_dsn, parse_dsn
 
 from app import bootstrap
+from app.errors import DatabasePermissionDenied
+from app.pg_connect import dbname_of, with_dbname, without_password
+from app.pg_databases import Databases
 from app.settings import Settings
 from consumers.runner import RunTotals
 from events.topics import Topics
@@ -116,45 +116,29 @@ def demo_topics(run_id: str) -> Topics:
 
 def database_url(server_url: str, database: str) -> str:
     """The libpq connection string of ``database`` on the server of ``server_url``."""
-    params = parse_dsn(server_url)
-    params["dbname"] = database
-    return str(make_dsn(**params))
+    return with_dbname(server_url, database)
 
 
 def recreate_database(server_url: str, database: str) -> str:
     """Drop the previous demo database (only one carrying :data:`DATABASE_COMMENT`) and create it empty."""
     maintenance = server_url
-    if parse_dsn(server_url).get("dbname") == database:
+    if dbname_of(server_url) == database:
         maintenance = database_url(server_url, "postgres")  # cannot drop the database we are connected to
-    conn = psycopg2.connect(maintenance, application_name="casetrack-demo")
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
-                (database,),
-            )
-            found = cur.fetchone()
-            if found is not None:
-                if found[0] != DATABASE_COMMENT:
+    with Databases(maintenance, application_name="casetrack-demo") as dbs:
+        try:
+            exists, comment = dbs.comment(database)
+            if exists:
+                if comment != DATABASE_COMMENT:
                     raise DemoError(
                         f"a database named {database!r} exists and was not made by `casetrack demo`; "
                         "choose another name with --database"
                     )
-                cur.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database)))
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-            cur.execute(
-                sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-                    sql.Identifier(database), sql.Literal(DATABASE_COMMENT)
-                )
-            )
-    except psycopg2.errors.InsufficientPrivilege as exc:
-        raise DemoError(
-            f"cannot create the demo database {database!r}: the configured user needs CREATEDB "
-            f"({str(exc).strip()})"
-        ) from None
-    finally:
-        conn.close()
+                dbs.drop(database)
+            dbs.create(database, comment=DATABASE_COMMENT)
+        except DatabasePermissionDenied as exc:
+            raise DemoError(
+                f"cannot create the demo database {database!r}: the configured user needs CREATEDB ({exc})"
+            ) from None
     return database_url(server_url, database)
 
 
@@ -320,20 +304,17 @@ def psql_binary(embedded: bool) -> str | None:
 def psql_command(target: DemoTarget) -> tuple[str, bool]:
     """The psql command line for the demo database, and whether a password was left out of it (psql then asks
     for it, or reads PGPASSWORD): a password is never printed."""
-    params = parse_dsn(target.endpoints.database_url)
-    had_password = params.pop("password", None) is not None
+    dsn, had_password = without_password(target.endpoints.database_url)
     binary = psql_binary(target.endpoints.embedded) or "psql"
-    return f"{shlex.quote(binary)} \\\n    {shlex.quote(str(make_dsn(**params)))}", had_password
+    return f"{shlex.quote(binary)} \\\n    {shlex.quote(dsn)}", had_password
 
 
 def serve_command(target: DemoTarget) -> str:
     """The environment and command under which ``casetrack serve`` consumes the demo's topics into its database."""
     t = target.settings.topics
-    params = parse_dsn(target.endpoints.database_url)
-    params.pop("password", None)
     env = {
         "CASETRACK_KAFKA_BOOTSTRAP": target.endpoints.kafka_bootstrap,
-        "CASETRACK_DATABASE_URL": str(make_dsn(**params)),
+        "CASETRACK_DATABASE_URL": without_password(target.endpoints.database_url)[0],
         "CASETRACK_TOPICS__CASE": t.case,
         "CASETRACK_TOPICS__SUPERVISION": t.supervision,
         "CASETRACK_TOPICS__RECTIFICATION": t.rectification,

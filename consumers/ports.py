@@ -24,7 +24,7 @@ class StoreError(RuntimeError):
     """A failure of the store, raised by its adapter in place of the driver's own error.
 
     ``orig`` is the driver's exception when there is one (the same attribute name as SQLAlchemy's wrappers, so
-    ``app.errors.translate`` recognises a connection failure behind it); it is also the ``__cause__``."""
+    ``app.pg_connect.translate`` recognises a connection failure behind it); it is also the ``__cause__``."""
 
     def __init__(self, message: str, orig: BaseException | None = None) -> None:
         super().__init__(message)

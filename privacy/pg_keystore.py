@@ -28,6 +28,7 @@ from privacy.keystore import (
     check_person,
     unwrap_stored,
 )
+from privacy.pg_errors import access_denied
 from privacy.pii import MIN_PSEUDONYM_KEY_BYTES
 from privacy.text_sealing import TextSeal
 
@@ -223,7 +224,7 @@ class PgKeyStore:
         with self._lock:
             if self._conn is None or self._conn.closed:
                 self._conn = psycopg2.connect(self._dsn, application_name=self._application_name)
-            with self._conn, self._conn.cursor() as cur:  # commit on success, roll back on error
+            with access_denied(), self._conn, self._conn.cursor() as cur:  # commit, or roll back on error
                 return getattr(CursorKeyStore(cur, self._wrapper), method)(*args, **kwargs)
 
     def get_or_create(self, person: str) -> bytes:

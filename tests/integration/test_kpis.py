@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from app.pg_kpi_settings import read_kpi_settings, sync_kpi_settings
 from app.settings import Settings
 from events.catalog import Event
 from events.codec import event_from_dict
-from projections.kpi_settings import PenaltyPoints, read_kpi_settings, sync_kpi_settings
+from projections.kpi_settings import PenaltyPoints
 from projections.policy import DEFAULT_POLICY_RESOURCE, load_policy, parse_policy
 from tests.factories import TZ
 from tests.integration.helpers import consume, publish, query

@@ -21,8 +21,9 @@ from casetrack import cli
 from consumers.pg_store import PgStore
 from events import data as d
 from events.catalog import Event
+from privacy.lookup import officer_lookup
+from privacy.pg_people import PgPeople
 from privacy.pii import Sealer, seal_events
-from privacy.transform import officer_lookup
 from projections.base import fold
 from projections.case_status import CaseStatusProjection
 from tests.conftest import endpoints
@@ -166,7 +167,7 @@ def test_forget_leaves_no_plaintext_keeps_totals_and_replays(settings: Settings,
     assert plaintext_in(pg_dump(url)) == []
     conn = psycopg2.connect(url)
     try:
-        (p1,) = officer_lookup(conn, "P1")
+        (p1,) = officer_lookup(PgPeople(conn), "P1")
         assert p1.fields == {"name": NAME, "phone": PHONE_SPELLINGS[0]}
         assert NAME not in repr(p1)
     finally:
@@ -203,10 +204,10 @@ def test_forget_leaves_no_plaintext_keeps_totals_and_replays(settings: Settings,
     # Officers now see erased records; the other petitioners are untouched.
     conn = psycopg2.connect(url)
     try:
-        assert [p.fields for c in ("P1", "P2", "P3", "P4", "P5") for p in officer_lookup(conn, c)] == [
-            None
-        ] * 5
-        (o1,) = officer_lookup(conn, "O1")
+        assert [
+            p.fields for c in ("P1", "P2", "P3", "P4", "P5") for p in officer_lookup(PgPeople(conn), c)
+        ] == [None] * 5
+        (o1,) = officer_lookup(PgPeople(conn), "O1")
         assert o1.fields == OTHER
     finally:
         conn.close()
@@ -263,8 +264,8 @@ def test_forget_by_case_reaches_a_name_only_petitioner(settings: Settings, seale
     assert result.exit_code == 0, result.output
     conn = psycopg2.connect(url)
     try:
-        assert [p.fields for p in officer_lookup(conn, "A1")] == [None]
-        assert [p.fields for p in officer_lookup(conn, "A2")] == [{"name": "张三"}]
+        assert [p.fields for p in officer_lookup(PgPeople(conn), "A1")] == [None]
+        assert [p.fields for p in officer_lookup(PgPeople(conn), "A2")] == [{"name": "张三"}]
     finally:
         conn.close()
     refused = run_cli(
@@ -289,7 +290,7 @@ def test_events_sealed_at_the_source_are_stored_as_sent(settings: Settings, seal
     assert stored[0] == received.petitioner.model_dump()  # not re-encrypted by the consumer
     conn = psycopg2.connect(url)
     try:
-        assert [p.fields for p in officer_lookup(conn, "S1")] == [{"name": NAME, "phone": PHONE}]
+        assert [p.fields for p in officer_lookup(PgPeople(conn), "S1")] == [{"name": NAME, "phone": PHONE}]
     finally:
         conn.close()
 
@@ -373,7 +374,7 @@ def test_analysts_are_denied_keys_and_identities_officers_get_the_audited_view(
     try:
         with conn.cursor() as cur:
             cur.execute(f'SET ROLE "{officer}"')
-        (p1,) = officer_lookup(conn, "P1")
+        (p1,) = officer_lookup(PgPeople(conn), "P1")
         assert p1.fields == {"name": NAME, "phone": PHONE_SPELLINGS[0]}
     finally:
         conn.close()

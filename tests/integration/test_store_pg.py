@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import psycopg2
 import pytest
 
-from app.errors import translate
+from app.pg_connect import translate
 from consumers.pg_store import PgStore
 from consumers.ports import PositionUpdate, Store, StoreUnavailable, TransientStoreError
 from tests.contracts.store_contract import StoreContract

@@ -19,8 +19,9 @@ from app.settings import Settings
 from bench.harness import publish as publish_messages
 from events.catalog import Event
 from events.codec import event_from_dict
+from privacy.lookup import officer_texts
+from privacy.pg_people import PgPeople
 from privacy.text_pii import find
-from privacy.transform import officer_texts
 from producers.generator import GeneratorConfig, Message, generate
 from producers.sdk import EventProducer
 from producers.workload.texts import bank_card, id_number, labelled_text, mobile
@@ -118,8 +119,8 @@ def test_free_text_is_stored_masked_officers_read_it_forget_erases_it(
     # An officer reads every text of the case as it was written (and the access is logged).
     conn = psycopg2.connect(url)
     try:
-        opened = {(t.event_id, t.field): t for t in officer_texts(conn, "P1")}
-        order = officer_texts(conn, "R1", aggregate="rectification")
+        opened = {(t.event_id, t.field): t for t in officer_texts(PgPeople(conn), "P1")}
+        order = officer_texts(PgPeople(conn), "R1", aggregate="rectification")
     finally:
         conn.close()
     assert opened[("P1-7", "reply_summary")].text == f"已电话{PHONE}告知{NAME}:工资已补发至卡号{CARD}"
@@ -134,7 +135,7 @@ def test_free_text_is_stored_masked_officers_read_it_forget_erases_it(
     assert result.exit_code == 0, result.output
     conn = psycopg2.connect(url)
     try:
-        after = {(t.event_id, t.field): t for t in officer_texts(conn, "P1")}
+        after = {(t.event_id, t.field): t for t in officer_texts(PgPeople(conn), "P1")}
     finally:
         conn.close()
     reply = after[("P1-7", "reply_summary")]
@@ -151,7 +152,7 @@ def test_free_text_is_stored_masked_officers_read_it_forget_erases_it(
     assert result.exit_code == 0, result.output
     conn = psycopg2.connect(url)
     try:
-        after = {(t.event_id, t.field): t for t in officer_texts(conn, "P1")}
+        after = {(t.event_id, t.field): t for t in officer_texts(PgPeople(conn), "P1")}
     finally:
         conn.close()
     assert after[("P1-7", "reply_summary")].erased == 3 and CARD not in after[("P1-7", "reply_summary")].text
@@ -224,7 +225,7 @@ def test_sealed_at_the_source_kafka_holds_no_free_text_originals(settings: Setti
     assert leaked(pg_dump(url), needles) == []
     conn = psycopg2.connect(url)
     try:
-        opened = {(t.event_id, t.field): t.text for t in officer_texts(conn, "P1")}
+        opened = {(t.event_id, t.field): t.text for t in officer_texts(PgPeople(conn), "P1")}
     finally:
         conn.close()
     assert opened[("P1-8", "note")] == f"回访{NAME},满意"

@@ -17,9 +17,10 @@ from consumers.ports import StoredEvent, StoreTx
 from events import data as d
 from events.catalog import Event
 from events.codec import Codec, Record, event_from_dict
+from privacy.erase import forget
 from privacy.keystore import InMemoryKeyStore, KeyStore, KeyWrapper, decode_key_setting
 from privacy.pii import Pseudonymizer, Sealer, is_erased, seal_event, seal_events
-from privacy.transform import PersonalDataTransform, forget
+from privacy.transform import PersonalDataTransform
 from projections.base import fold
 from projections.case_status import CaseStatusProjection
 from tests.factories import TZ, case_stream, envelope
