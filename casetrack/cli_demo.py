@@ -168,9 +168,42 @@ def _run(
     database: str,
 ) -> None:
     """The demo's steps (see :mod:`casetrack.demo`); ``stage[0]`` names the one running."""
-    from casetrack import demo_tables, figures, report
+    target = _prepare(console, settings, options, timings)
+    stage[0] = "publishing the simulated month"
+    registry, domain = d.metrics_registry(target)
+    server = None
+    if serve_seconds > 0:
+        server = d.serve_metrics(registry, domain, settings.metrics_host, settings.metrics_port)
+        console.print(f"  Live metrics while it runs: [link={server.url}]{server.url}[/link]")
+    try:
+        pub = _publish(console, target, config, timings)
+        stage[0] = "consuming (the tables hold what was consumed so far)"
+        _consume(console, target, registry, pub.stats.total, timings)
+        stage[0] = "reading the figures and writing the report"
+        path = report_path or settings.data_dir / "demo-report.html"
+        written = _figures_and_report(console, target, options, config, now, pub, timings, path)
+        elapsed = time.monotonic() - t0
+        console.rule("[bold]Where to look next · 下一步")
+        console.print(f"[bold]Report 报告[/]  {written.as_uri()}")
+        if open_report and not webbrowser.open(written.as_uri()):
+            console.print("  (no browser could be started here: open the file yourself)")
+        _print_access(console, target, server, settings, options.database)
+        _print_done(console, elapsed, timings)
+        if server is not None:
+            _serve(console, server.url, serve_seconds)
+    except (d.DemoError, KafkaError, DatabaseUnreachable) as exc:
+        raise click.ClickException(f"the demo stopped: {exc}") from None
+    finally:
+        if server is not None:
+            server.close()
+        else:
+            domain.close()
 
-    # 1. servers, database, topics
+
+def _prepare(
+    console: Any, settings: Settings, options: d.DemoOptions, timings: dict[str, float]
+) -> d.DemoTarget:
+    """Step 1: the servers, a fresh demo database (migrated) and this run's topics."""
     step = time.monotonic()
     try:
         with console.status(
@@ -187,74 +220,63 @@ def _run(
         f"[green]✓[/] Ready in {timings['prepare']:.1f}s: database [bold]{options.database}[/] (migrated), "
         f"topics {target.settings.topics.case} and its siblings{removed}."
     )
-    stage[0] = "publishing the simulated month"
-    registry, domain = d.metrics_registry(target)
-    server = None
-    if serve_seconds > 0:
-        server = d.serve_metrics(registry, domain, settings.metrics_host, settings.metrics_port)
-        console.print(f"  Live metrics while it runs: [link={server.url}]{server.url}[/link]")
+    return target
 
-    try:
-        pub = _publish(console, target, config, timings)
-        stage[0] = "consuming (the tables hold what was consumed so far)"
-        _consume(console, target, registry, pub.stats.total, timings)
-        stage[0] = "reading the figures and writing the report"
 
-        # 4. figures
-        step = time.monotonic()
-        with console.status("Reading the office figures from the analysts' views..."):
-            with connection(target.endpoints.database_url, application_name="casetrack-demo") as conn:
-                figs = figures.load(conn)
-                office = report.office_reports(  # casetrack report's figures over the demo's days
-                    conn, config.start, now.astimezone(d.SHANGHAI).date(), build_calendar(target.settings),
-                    default_legal_limit(build_policy(target.settings)),
-                )  # fmt: skip
-        demo_tables.print_figures(console, figs, pub.stats)
+def _figures_and_report(
+    console: Any,
+    target: d.DemoTarget,
+    options: d.DemoOptions,
+    config: Any,
+    now: dt.datetime,
+    pub: d.Published,
+    timings: dict[str, float],
+    path: Path,
+) -> Path:
+    """Steps 4 and 5: the office figures from the analysts' views, printed, then the HTML report written."""
+    from casetrack import demo_tables, figures, report
 
-        # 5. report
-        path = report_path or settings.data_dir / "demo-report.html"
-        meta = report.ReportMeta(
-            run_id=target.run_id,
-            generated_at=dt.datetime.now(d.SHANGHAI),
-            start=config.start,
-            end=now.astimezone(d.SHANGHAI).date(),
-            seed=options.seed,
-            cases_per_day=options.cases_per_day,
-            published=pub.stats,
-            timings=timings,
-        )
-        with console.status("Writing the HTML report..."):
-            written = report.write(path, figs, meta, build_calendar(target.settings), office)
-        timings["figures and report"] = time.monotonic() - step
-        elapsed = time.monotonic() - t0
-        console.rule("[bold]Where to look next · 下一步")
-        console.print(f"[bold]Report 报告[/]  {written.as_uri()}")
-        if open_report:
-            if not webbrowser.open(written.as_uri()):
-                console.print("  (no browser could be started here: open the file yourself)")
-
-        # 6. metrics and psql
-        _print_access(console, target, server, settings, options.database)
-        console.print(
-            f"\n[bold green]Done in {elapsed:.0f}s[/] (prepare {timings['prepare']:.0f}s, publish "
-            f"{timings['publish']:.0f}s, consume {timings['consume']:.0f}s, figures and report "
-            f"{timings['figures and report']:.0f}s)."
-        )
-        if server is not None:
-            console.print(
-                f"Serving {server.url} for {serve_seconds:.0f}s (Ctrl-C stops it)...", highlight=False
+    step = time.monotonic()
+    end = now.astimezone(d.SHANGHAI).date()
+    calendar = build_calendar(target.settings)
+    with console.status("Reading the office figures from the analysts' views..."):
+        with connection(target.endpoints.database_url, application_name="casetrack-demo") as conn:
+            figs = figures.load(conn)
+            office = report.office_reports(  # casetrack report's figures over the demo's days
+                conn, config.start, end, calendar, default_legal_limit(build_policy(target.settings))
             )
-            try:
-                time.sleep(serve_seconds)
-            except KeyboardInterrupt:
-                console.print("stopped serving the metrics; the demo had finished")
-    except (d.DemoError, KafkaError, DatabaseUnreachable) as exc:
-        raise click.ClickException(f"the demo stopped: {exc}") from None
-    finally:
-        if server is not None:
-            server.close()
-        else:
-            domain.close()
+    demo_tables.print_figures(console, figs, pub.stats)
+    meta = report.ReportMeta(
+        run_id=target.run_id,
+        generated_at=dt.datetime.now(d.SHANGHAI),
+        start=config.start,
+        end=end,
+        seed=options.seed,
+        cases_per_day=options.cases_per_day,
+        published=pub.stats,
+        timings=timings,
+    )
+    with console.status("Writing the HTML report..."):
+        written = report.write(path, figs, meta, calendar, office)
+    timings["figures and report"] = time.monotonic() - step
+    return written
+
+
+def _print_done(console: Any, elapsed: float, timings: dict[str, float]) -> None:
+    console.print(
+        f"\n[bold green]Done in {elapsed:.0f}s[/] (prepare {timings['prepare']:.0f}s, publish "
+        f"{timings['publish']:.0f}s, consume {timings['consume']:.0f}s, figures and report "
+        f"{timings['figures and report']:.0f}s)."
+    )
+
+
+def _serve(console: Any, url: str, seconds: float) -> None:
+    """Keep the metrics endpoint up after the demo, until ``seconds`` pass or Ctrl-C."""
+    console.print(f"Serving {url} for {seconds:.0f}s (Ctrl-C stops it)...", highlight=False)
+    try:
+        time.sleep(seconds)
+    except KeyboardInterrupt:
+        console.print("stopped serving the metrics; the demo had finished")
 
 
 def _publish(console: Any, target: d.DemoTarget, config: Any, timings: dict[str, float]) -> d.Published:
