@@ -3,16 +3,9 @@
     python -m bench.scaleout                    # 200,000 messages
     python -m bench.scaleout --events 500000 --with-workers
 
-Each variant consumes the same topics into its own empty database with ``casetrack consume --until-caught-up``:
-
-* ``1 process``: one process, all partitions assigned (no group);
-* ``1 in a group``: one process with ``--group`` (pays the group join);
-* ``2 in a group``: two processes with ``--group`` and the same group id, started together;
-* ``--workers 2`` (with ``--with-workers``): one command, two processes over disjoint partitions.
-
-Throughput is records / wall time until every process has exited; the views of every variant must be identical
-to the first one's. Tansu holds a JoinGroup for the rebalance timeout (``max_poll_interval_ms``), so it is set to
-5,000 ms (``CASETRACK_CONSUMER__MAX_POLL_INTERVAL_MS``).
+Variants (one process; one in a group; two in a group; ``--workers 2``) each consume the same topics into
+their own empty database; throughput is records / wall time, and every variant's views must equal the first
+one's. Details and the latest figures: docs/benchmarks.md.
 """
 
 from __future__ import annotations

@@ -1,16 +1,12 @@
 """Throughput: publish the realistic workload, consume it from an empty database with the real CLI, compare with
-the naive one-transaction-per-event consumer.
+the naive one-transaction-per-event consumer and the reference baselines.
 
-    python -m bench.throughput                      # 1,000,000 messages (issue 6)
-    python -m bench.throughput --events 200000      # the issue-2 variant
+    python -m bench.throughput                      # 1,000,000 messages
     python -m bench.throughput --consume-arg=--workers --consume-arg=2
     python -m bench.throughput --profile /tmp/consume.txt   # py-spy collapsed stacks of the consumer
 
-The consumer is ``casetrack consume --until-caught-up`` run as a subprocess. Figures: records per second over the
-whole subprocess (start-up included) and from its first commit, its peak RSS (VmHWM) and RSS over the run, and
-the naive consumer's rate on a slice of the same topics, in a fresh database, and (unless ``--no-baselines``)
-the reference baselines of :mod:`bench.baselines` measured right after the consumer on the same servers,
-and issue 20's targets as ratios to them (docs/benchmarks.md).
+It prints records per second, peak memory, the baselines measured right after on the same servers, and
+issue 20's targets as ratios to them. What each figure means: docs/benchmarks.md.
 """
 
 from __future__ import annotations

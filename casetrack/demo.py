@@ -1,18 +1,10 @@
 """``casetrack demo``: one simulated month of a city's case work through the whole pipeline.
 
 The steps, each usable on its own (the CLI in :mod:`casetrack.cli_demo` drives them with progress bars):
-
-1. :func:`prepare`: find or start the broker and database (:func:`app.bootstrap.resolve_endpoints`),
-   re-create the demo database (``casetrack_demo`` on the same server) and migrate it, delete the previous run's
-   demo topics and create this run's (``casetrack-demo.<run id>.gov.case.events`` and so on). A second run is as
-   clean as the first, and nothing piles up.
-2. :func:`publish`: the realistic generator (:mod:`producers.generator`) ending now, with its late, duplicate and
-   malformed messages, through the producer SDK.
-3. :func:`consume`: the projection consumer of :func:`app.bootstrap.build_runner` until caught up.
-4. :func:`casetrack.figures.load` and :mod:`casetrack.report` turn the views into tables and an HTML report.
-
-The demo database is recognised by its comment (:data:`DATABASE_COMMENT`): a database of the demo's name that
-lacks it is never dropped. One demo runs at a time per server.
+:func:`prepare` (servers, a fresh migrated ``casetrack_demo`` database, this run's topics), :func:`publish`
+(the realistic generator through the producer SDK), :func:`consume` (the projection consumer until caught up);
+the figures and the HTML report follow. A database of the demo's name without its marker comment
+(:data:`DATABASE_COMMENT`) is never dropped. Details: docs/demo.md.
 """
 
 from __future__ import annotations

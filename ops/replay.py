@@ -1,24 +1,10 @@
 """``casetrack replay``: rebuild a projection beside the live one, then swap it in atomically.
 
-Analysts read views that join ``casetrack.live_generations``, so a new generation is invisible while it is
-built. The swap is one transaction that locks the family's ``live_generations`` row ``FOR UPDATE``: live
-consumers take that row ``FOR SHARE`` at the start of every batch, so while the swap holds it their positions
-cannot move. Inside the lock the new generation is brought to (at least) the live positions, then the row
-is pointed at it. Live consumers get ``Fenced`` on their next batch and continue from the new generation's
-positions. The views therefore go from the complete old generation to a complete, at-least-as-recent new
-one; they are never empty or half built. Retired rows are deleted afterwards, in small batches.
-
-Sources:
-
-* ``kafka``: a runner with a fixed generation reads the family's topic from the beginning. It refuses when
-  retention has deleted the start of a partition (use ``event-store``).
-* ``event-store``: every stored event of the family is folded subject by subject. The store is read up to a
-  *cut*: the highest ``seq`` taken while holding the lock, so no live batch is half-way. Subjects with
-  events above the cut are folded again (in rounds, the last one inside the swap transaction), and the new
-  generation takes over the live generation's positions.
-
-The bookkeeping (lock, create, swap, abandon, drop) goes through the :class:`ops.generations.Generations` port
-(docs/architecture.md, "Generations port"); :func:`replace_generation` and :func:`fold_and_swap` run on any adapter.
+A new generation is folded from Kafka (``kafka``) or from the event store (``event-store``) while analysts keep
+reading the live one; the swap is one transaction on the family's ``live_generations`` row, so the views go
+from one complete generation to a complete, at-least-as-recent one. The bookkeeping goes through the
+:class:`ops.generations.Generations` port; :func:`replace_generation` and :func:`fold_and_swap` run on any
+adapter. How and why: docs/architecture.md, "Replay and the generation swap".
 """
 
 from __future__ import annotations
