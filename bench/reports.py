@@ -35,7 +35,8 @@ from events.codec import Codec, DecodeError, Record
 from producers.generator import GeneratorConfig, generate
 from projections.calendar import WorkCalendar
 from projections.policy import default_policy
-from reports import build, facts
+from reports import build
+from reports import pg_facts as facts
 from reports.periods import parse_period
 from reports.table import Report
 

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-import psycopg2
 
 from app import bootstrap
+from app.pg_connect import PgConnection, connect
 from app.settings import Settings
-from reports import build, facts, formats, store
+from reports import build, formats, pg_facts, pg_store
 from reports.periods import BEIJING, Period, PeriodError, parse_as_of, parse_period
 from reports.table import Report
 
@@ -25,10 +25,10 @@ def _settings(ctx: click.Context) -> Settings:
     return settings
 
 
-def _connect(ctx: click.Context) -> Any:
+def _connect(ctx: click.Context) -> PgConnection:
     ep = bootstrap.resolve_endpoints(_settings(ctx), say=lambda m: click.echo(m, err=True))
     bootstrap.require_schema(ep.database_url)
-    return psycopg2.connect(ep.database_url, application_name="casetrack-report")
+    return connect(ep.database_url, application_name="casetrack-report")
 
 
 def _period(text: str) -> Period:
@@ -38,15 +38,15 @@ def _period(text: str) -> Period:
         raise click.BadParameter(str(exc), param_hint="--period") from None
 
 
-def _as_of(conn: Any, text: str | None, publishing: bool) -> dt.datetime:
+def _as_of(conn: PgConnection, text: str | None, publishing: bool) -> dt.datetime:
     try:
         requested = None if text is None else parse_as_of(text)
     except PeriodError as exc:
         raise click.BadParameter(str(exc), param_hint="--as-of") from None
     if publishing or requested is None:
-        # a cut that can be reproduced later: not after an open writing transaction (reports.facts)
+        # a cut that can be reproduced later: not after an open writing transaction (reports.pg_facts)
         with conn:
-            return facts.settled_as_of(conn, requested)
+            return pg_facts.settled_as_of(conn, requested)
     return requested
 
 
@@ -97,8 +97,8 @@ def _run(
         if publish:
             assert published_by is not None
             try:
-                done = store.publish(conn, report, published_by.strip(), new_version)
-            except store.AlreadyPublished as exc:
+                done = pg_store.publish(conn, report, published_by.strip(), new_version)
+            except pg_store.AlreadyPublished as exc:
                 raise click.ClickException(str(exc)) from None
             click.echo(f"published {report.kind} {report.period} version {done.version} as of "
                        f"{moment.astimezone(BEIJING).isoformat()} sha256 {done.sha256}", err=True)  # fmt: skip
@@ -191,8 +191,8 @@ def show(
     label = _period(period_text).label
     conn = _connect(ctx)
     try:
-        done = store.read(conn, kind, label, version)
-    except store.NotPublished as exc:
+        done = pg_store.read(conn, kind, label, version)
+    except pg_store.NotPublished as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         conn.close()
@@ -208,7 +208,7 @@ def listing(ctx: click.Context) -> None:
     """Every frozen report: kind, period, version, as-of moment, publication and checksum."""
     conn = _connect(ctx)
     try:
-        rows = store.listing(conn)
+        rows = pg_store.listing(conn)
     finally:
         conn.close()
     for rid, kind, period, version, as_of, at, by, digest, params in rows:

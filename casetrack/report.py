@@ -1,5 +1,5 @@
 """The demo's HTML report: one self-contained file (inline CSS and SVG, no script, no CDN) built from
-:class:`casetrack.figures.Figures`, so it opens offline and prints cleanly.
+:class:`reports.figure_rows.Figures`, so it opens offline and prints cleanly.
 
 The page follows :mod:`casetrack.report_template` (``report_template.html``, a :class:`string.Template`); the charts
 come from :mod:`casetrack.report_charts`.
@@ -15,14 +15,13 @@ from pathlib import Path
 from string import Template
 from typing import Protocol
 
-from psycopg2.extensions import connection as PgConnection
-
 from casetrack import report_charts as charts
 from casetrack.demo_tables import channel_label, department_label, num, pct
-from casetrack.figures import CHANNELS, ESCALATION, RECTIFICATION_SOURCES, Figures, RateRow
 from producers.generator import GenerationStats
-from reports import build, facts, formats
+from reports import build, formats, pg_facts
+from reports.figure_rows import CHANNELS, ESCALATION, RECTIFICATION_SOURCES, Figures, RateRow
 from reports.periods import Period
+from reports.pg_reads import Connection
 from reports.service_centre import WorkingDays
 from reports.table import Report
 
@@ -304,12 +303,12 @@ def accounting_table(f: Figures, published: GenerationStats | None) -> str:
 
 
 def office_reports(
-    conn: PgConnection, start: dt.date, end: dt.date, calendar: WorkingDays, default_legal: int
+    conn: Connection, start: dt.date, end: dt.date, calendar: WorkingDays, default_legal: int
 ) -> list[Report]:
     """The office reports of ``casetrack report`` over the days ``start`` .. ``end``, as of now."""
     period = Period(f"{start}..{end}", "custom", start, end)
     with conn:
-        as_of = facts.settled_as_of(conn, None)
+        as_of = pg_facts.settled_as_of(conn, None)
     return [
         build.service_centre_figures(conn, period, as_of, calendar, default_legal, by_matter=False),
         build.petition_statistics(conn, period, as_of, "none"),

@@ -1,4 +1,5 @@
-"""Domain metrics: what the projections say, queried from PostgreSQL when Prometheus scrapes (cached).
+"""Domain metrics: what the projections say, queried from PostgreSQL when Prometheus scrapes (cached). The
+queries are in the read queries' adapter :mod:`reports.pg_reads`, whose errors are the Store port's.
 
 Every label set is bounded: channels and warning levels are catalog enums, topics come from configuration,
 dead-letter reasons from code, and departments (free text upstream) are capped to the ``max_departments``
@@ -16,35 +17,26 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import psycopg2
 from prometheus_client.core import GaugeMetricFamily, Metric
-from psycopg2 import sql
 
+from app.errors import DatabaseUnreachable, first_line
+from app.pg_connect import connect
+from consumers.ports import StoreError
 from events.data import CHANNELS
 from events.topics import Topics
 from projections.calendar import WorkCalendar
+from reports import pg_reads
+from reports.figure_rows import DepartmentRow
+from reports.pg_reads import Connection
+
+__all__ = ["OTHER", "DepartmentRow", "DomainMetrics", "cap_departments", "family_names"]
 
 log = logging.getLogger("casetrack.metrics")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OPEN_STATUSES = ("received", "accepted", "assigned", "returned", "suspended", "reopened")
 OTHER = "other"
-
-
-@dataclass(frozen=True)
-class DepartmentRow:
-    """One (channel, department) of the month in ``completion_rates``."""
-
-    channel: str
-    department: str
-    received: int
-    resolved: int
-    resolved_on_time: int
-    rated: int
-    satisfied: int
 
 
 def cap_departments(rows: Sequence[DepartmentRow], keep: int) -> list[DepartmentRow]:
@@ -112,7 +104,7 @@ class DomainMetrics:
         self.statement_timeout_ms = statement_timeout_ms
         self.clock = clock
         self._lock = threading.Lock()
-        self._conn: Any = None
+        self._conn: Connection | None = None
         self._cached: list[Metric] = []
         self._at = float("-inf")
 
@@ -137,57 +129,48 @@ class DomainMetrics:
         today = self.clock().astimezone(SHANGHAI).date()
         end = dt.datetime.combine(self.calendar.covered_until + dt.timedelta(days=1), dt.time(), SHANGHAI)
         fam["calendar"].add_metric([], end.timestamp())
-        steps: list[Callable[[Any, dict[str, GaugeMetricFamily], dt.date], None]] = [
+        steps: list[Callable[[Connection, dict[str, GaugeMetricFamily], dt.date], None]] = [
             self._cases, self._overdue, self._rates, self._pending,
         ]  # fmt: skip
         try:
-            cur = self._cursor()
-        except psycopg2.Error as exc:
-            log.warning("domain metrics: database unavailable: %s", _first_line(exc))
+            conn = self._session()
+        except (DatabaseUnreachable, StoreError) as exc:
+            log.warning("domain metrics: database unavailable: %s", first_line(exc))
             self.close()
             steps, ok = [], False
         for step in steps:
             try:
-                step(cur, fam, today)
-            except psycopg2.Error as exc:
+                step(conn, fam, today)
+            except StoreError as exc:
                 ok = False
-                log.warning("domain metrics: %s failed: %s", step.__name__.strip("_"), _first_line(exc))
-                if self._conn is None or self._conn.closed:
+                log.warning("domain metrics: %s failed: %s", step.__name__.strip("_"), first_line(exc))
+                if pg_reads.is_closed(self._conn):
                     break
                 try:
-                    self._conn.rollback()
-                except psycopg2.Error:
+                    pg_reads.rollback(conn)
+                except StoreError:
                     self.close()
                     break
         fam["success"].add_metric([], 1.0 if ok else 0.0)
         fam["duration"].add_metric([], time.perf_counter() - t0)
         return list(fam.values())
 
-    def _cursor(self) -> Any:
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg2.connect(self.dsn, application_name="casetrack-metrics", connect_timeout=5)
-            self._conn.autocommit = True
-            with self._conn.cursor() as cur:
-                cur.execute("SET statement_timeout = %s", (self.statement_timeout_ms,))
-                cur.execute("SET default_transaction_read_only = on")
-        return self._conn.cursor()
+    def _session(self) -> Connection:
+        """The open connection, or a new autocommit, read-only one with the statement timeout."""
+        if self._conn is None or pg_reads.is_closed(self._conn):
+            self._conn = connect(
+                self.dsn, application_name="casetrack-metrics", connect_timeout=5, autocommit=True
+            )
+            pg_reads.start_metrics_session(self._conn, self.statement_timeout_ms)
+        return self._conn
 
-    @staticmethod
-    def _exists(cur: Any, relation: str) -> bool:
-        cur.execute("SELECT to_regclass(%s) IS NOT NULL", (relation,))
-        return bool(cur.fetchone()[0])
-
-    def _cases(self, cur: Any, fam: dict[str, GaugeMetricFamily], today: dt.date) -> None:
-        if not self._exists(cur, "public.case_status"):
+    def _cases(self, conn: Connection, fam: dict[str, GaugeMetricFamily], today: dt.date) -> None:
+        rows = pg_reads.open_cases(conn, OPEN_STATUSES)
+        if rows is None:
             return
-        cur.execute(
-            "SELECT coalesce(channel, 'unknown'), warning_level, count(*) FROM public.case_status"
-            " WHERE status = ANY(%s) GROUP BY 1, 2 ORDER BY 1, 2",
-            (list(OPEN_STATUSES),),
-        )
         open_by_channel: dict[str, int] = defaultdict(int)
         warnings: dict[tuple[str, str], int] = {}
-        for channel, level, n in cur.fetchall():
+        for channel, level, n in rows:
             open_by_channel[channel] += n
             if level in ("yellow", "red"):
                 warnings[(channel, level)] = n
@@ -196,50 +179,32 @@ class DomainMetrics:
             for level in ("yellow", "red"):  # explicit zeros: alerts and dashboards need a series
                 fam["warning"].add_metric([channel, level], warnings.get((channel, level), 0))
 
-    def _overdue(self, cur: Any, fam: dict[str, GaugeMetricFamily], today: dt.date) -> None:
+    def _overdue(self, conn: Connection, fam: dict[str, GaugeMetricFamily], today: dt.date) -> None:
+        counts = pg_reads.overdue_counts(conn, ("supervision_orders", "rectification_items"))
         for key, view in (("sup_overdue", "supervision_orders"), ("rect_overdue", "rectification_items")):
-            if self._exists(cur, f"public.{view}"):
-                cur.execute(
-                    sql.SQL("SELECT count(*) FROM {} WHERE overdue").format(sql.Identifier("public", view))
-                )
-                fam[key].add_metric([], cur.fetchone()[0])
+            if view in counts:
+                fam[key].add_metric([], counts[view])
 
-    def _rates(self, cur: Any, fam: dict[str, GaugeMetricFamily], today: dt.date) -> None:
-        if not self._exists(cur, "public.completion_rates"):
+    def _rates(self, conn: Connection, fam: dict[str, GaugeMetricFamily], today: dt.date) -> None:
+        rows = pg_reads.month_rates(conn, today.replace(day=1))
+        if rows is None:
             return
-        cur.execute(
-            "SELECT coalesce(channel, 'unknown'), coalesce(department, 'unassigned'), received, resolved,"
-            " resolved_on_time, rated, satisfied FROM public.completion_rates WHERE month = %s",
-            (today.replace(day=1),),
-        )
-        rows = [DepartmentRow(*r) for r in cur.fetchall()]
         for r in cap_departments(rows, self.max_departments):
             if r.resolved:
                 fam["on_time"].add_metric([r.channel, r.department], r.resolved_on_time / r.resolved)
             if r.rated:
                 fam["satisfaction"].add_metric([r.channel, r.department], r.satisfied / r.rated)
 
-    def _pending(self, cur: Any, fam: dict[str, GaugeMetricFamily], today: dt.date) -> None:
-        cur.execute(
-            "SELECT topic, reason, count(*) FROM casetrack.dead_letters"
-            " WHERE republished_at IS NULL AND discarded_at IS NULL GROUP BY 1, 2 ORDER BY 1, 2"
-        )
+    def _pending(self, conn: Connection, fam: dict[str, GaugeMetricFamily], today: dt.date) -> None:
         wanted = set(self.topics.all()) if self.topics is not None else None
-        for topic, reason, n in cur.fetchall():
+        for topic, reason, n in pg_reads.pending_dead_letters(conn):
             if wanted is None or topic in wanted:
                 fam["pending"].add_metric([topic, reason], n)
 
     def close(self) -> None:
         if self._conn is not None:
-            try:
-                self._conn.close()
-            except psycopg2.Error:
-                pass  # already broken
+            pg_reads.close(self._conn)
             self._conn = None
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def family_names(families: Iterable[Metric]) -> list[str]:

@@ -4,7 +4,8 @@ partition's end, the lag in records, and the age of the last event consumed.
 The partition end is the high watermark that a *fetch response* carries. ``end_offsets()`` (ListOffsets
 "latest") is exact on Apache Kafka but can be too small on Tansu (see ``stack.md``), so the probe seeks to it
 and fetches: on Kafka the fetch is empty and confirms it, on Tansu it returns the last records and the right
-high watermark. The reported end is the larger of the two, which is right on both.
+high watermark. The reported end is the larger of the two, which is right on both. The stored positions are
+read by :func:`reports.pg_reads.live_positions`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import psycopg2
 from kafka import KafkaConsumer, TopicPartition
 
 from app.bootstrap import Endpoints, topic_families
+from app.pg_connect import connection
 from app.settings import Settings
 from consumers.ports import TP
+from reports.pg_reads import live_positions
 
 
 @dataclass(frozen=True)
@@ -92,18 +94,8 @@ def measure_lag(
     begin, ends = probe_ends(
         endpoints.kafka_bootstrap, settings.kafka_security.client_options(), list(families)
     )
-    conn = psycopg2.connect(endpoints.database_url, application_name="casetrack-lag")
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute("SELECT projection, generation FROM casetrack.live_generations")
-            live = {f: int(g) for f, g in cur.fetchall()}
-            cur.execute(
-                "SELECT t.topic, t.partition, t.next_offset, t.last_event_time, t.updated_at"
-                " FROM casetrack.tracking t JOIN casetrack.live_generations g ON g.generation = t.generation"
-            )
-            stored = {(t, p): (int(o), le, up) for t, p, o, le, up in cur.fetchall()}
-    finally:
-        conn.close()
+    with connection(endpoints.database_url, application_name="casetrack-lag") as conn:
+        live, stored = live_positions(conn)
     now = now or dt.datetime.now(dt.UTC)
     rows = []
     for (topic, part), end in sorted(ends.items()):

@@ -3,8 +3,8 @@
 * ``/metrics``: Prometheus text format (technical metrics of :mod:`consumers.metrics`, domain metrics of
   :mod:`ops.domain_metrics`, process metrics);
 * ``/healthz``: 200 while the process runs (liveness);
-* ``/readyz``: 200 when the consumer holds a partition assignment and the database answers, else 503 with the
-  reason in the body (readiness).
+* ``/readyz``: 200 when the consumer holds a partition assignment and the database answers
+  (:class:`ops.pg_probe.DatabaseProbe`), else 503 with the reason in the body (readiness).
 
 Rebalances: kafka-python 3 runs rebalance listeners on its IO thread, where a blocking consumer call (such as
 looking up beginning offsets) is refused, and where touching the runner would race with the batch loop. So
@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import psycopg2
 from kafka.errors import NoOffsetForPartitionError, OffsetOutOfRangeError
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -43,6 +41,7 @@ from consumers.metrics import ConsumerMetrics
 from consumers.ports import TP, TransientStoreError
 from consumers.source import KafkaSource, OffsetsAheadOfBroker, RetentionGap
 from ops.domain_metrics import DomainMetrics
+from ops.pg_probe import DatabaseProbe, database_failure
 
 log = logging.getLogger("casetrack.serve")
 
@@ -51,50 +50,6 @@ EXIT_ERROR = 1
 EXIT_POSITIONS = 3  # stored positions and the broker disagree: an operator decision is needed
 
 _POSITION_ERRORS = (OffsetsAheadOfBroker, RetentionGap, OffsetOutOfRangeError, NoOffsetForPartitionError)
-
-
-class DatabaseProbe:
-    """Answers "is the database reachable?" with a cheap query, cached briefly (readiness probes are frequent)."""
-
-    def __init__(self, dsn: str, cache_seconds: float = 2.0, timeout_seconds: int = 3) -> None:
-        self.dsn = dsn
-        self.cache_seconds = cache_seconds
-        self.timeout_seconds = timeout_seconds
-        self._lock = threading.Lock()
-        self._conn: Any = None
-        self._at = float("-inf")
-        self._ok = False
-
-    def ok(self) -> bool:
-        with self._lock:
-            now = time.monotonic()
-            if now - self._at >= self.cache_seconds:
-                self._ok = self._check()
-                self._at = now
-            return self._ok
-
-    def _check(self) -> bool:
-        try:
-            if self._conn is None or self._conn.closed:
-                self._conn = psycopg2.connect(
-                    self.dsn, connect_timeout=self.timeout_seconds, application_name="casetrack-probe"
-                )
-                self._conn.autocommit = True
-            with self._conn.cursor() as cur:
-                cur.execute("SELECT 1")
-            return True
-        except psycopg2.Error as exc:
-            log.warning("database probe failed: %s", _first_line(exc))
-            self.close()
-            return False
-
-    def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except psycopg2.Error:
-                pass  # already broken
-            self._conn = None
 
 
 class Health:
@@ -251,18 +206,13 @@ class Service:
             self.health.fail(type(exc).__name__)
             log.error("%s", exc)
             code = EXIT_POSITIONS
-        except (TransientStoreError, psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
-            # The open batch rolled back: nothing is lost. Stopping: fine; otherwise let the supervisor restart.
-            if self.runner.stop_event.is_set():
-                log.warning("stopped while the database was unavailable: %s", _first_line(exc))
-            else:
-                self.health.fail("database")
-                log.error("the database failed outside a batch: %s", _first_line(exc))
-                code = EXIT_ERROR
         except Exception as exc:
-            self.health.fail(type(exc).__name__)
-            log.exception("the consumer failed")
-            code = EXIT_ERROR
+            if isinstance(exc, TransientStoreError) or database_failure(exc):
+                code = self._database_failed(exc)
+            else:
+                self.health.fail(type(exc).__name__)
+                log.exception("the consumer failed")
+                code = EXIT_ERROR
         finally:
             self.close()
         t = self.runner.totals
@@ -271,6 +221,15 @@ class Service:
             t.records, t.batches, t.applied, t.duplicates, t.dead_letters,
         )  # fmt: skip
         return code
+
+    def _database_failed(self, exc: Exception) -> int:
+        """The open batch rolled back: nothing is lost. Stopping: fine; otherwise let the supervisor restart."""
+        if self.runner.stop_event.is_set():
+            log.warning("stopped while the database was unavailable: %s", _first_line(exc))
+            return EXIT_OK
+        self.health.fail("database")
+        log.error("the database failed outside a batch: %s", _first_line(exc))
+        return EXIT_ERROR
 
     def _forget(self, partitions: Sequence[TP]) -> None:
         # Revoked partitions belong to another instance now: stop exporting our stale view of them.

@@ -73,7 +73,7 @@ def _columns() -> tuple[Column, ...]:
 
 def annual_report(histories: Mapping[str, Sequence[CaseEvent]], period: Period, as_of: dt.datetime) -> Report:
     """The annual report's table over ``histories`` (every disclosure request received before the period's
-    end, as recorded by ``as_of``; see :func:`reports.facts.case_histories`)."""
+    end, as recorded by ``as_of``; see :func:`reports.pg_facts.case_histories`)."""
     kinds = [*APPLICANT_TYPES, UNSTATED]
     counts: dict[str, dict[str, int]] = {}
 

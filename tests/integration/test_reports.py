@@ -19,7 +19,7 @@ from app.settings import Settings
 from events.catalog import Event
 from events.codec import event_from_dict
 from projections.calendar import WorkCalendar
-from reports import build, facts, formats, store
+from reports import build, formats, pg_facts, pg_store
 from reports.periods import parse_period
 from reports.table import Report
 from tests.factories import TZ
@@ -152,10 +152,10 @@ def test_reports_by_hand_as_of_and_frozen(reported: tuple[Settings, dt.datetime]
         assert (s["promise_speedup"], s["actual_speedup"], s["avg_days_promised"]) == (0.875, 0.925, 3.0)
         assert (s["rating_rate"], s["parallel"], s["co_handled"]) == (0.5, 1, 1)
 
-        frozen = store.publish(conn, petitions, "信访局统计科")
-        store.publish(conn, disclosure, "市政府办公室")
-        with pytest.raises(store.AlreadyPublished):
-            store.publish(conn, petitions, "信访局统计科")
+        frozen = pg_store.publish(conn, petitions, "信访局统计科")
+        pg_store.publish(conn, disclosure, "市政府办公室")
+        with pytest.raises(pg_store.AlreadyPublished):
+            pg_store.publish(conn, petitions, "信访局统计科")
         # docs/analysts.md's example query over the analysts' view
         assert query(url, ANALYST_QUERY) == [("letter", 1, 1), ("visit", 2, 8), ("total", 3, 9)]
 
@@ -174,15 +174,15 @@ def test_reports_by_hand_as_of_and_frozen(reported: tuple[Settings, dt.datetime]
         assert again.canonical() == frozen.report.canonical()
         assert formats.to_csv(again) == formats.to_csv(frozen.report)
         assert build.disclosure_annual(conn, year, cut).canonical() == disclosure.canonical()
-        read = store.read(conn, "petitions", "2026-Q3")
+        read = pg_store.read(conn, "petitions", "2026-Q3")
         assert (read.report.canonical(), read.version, read.sha256) == (
             frozen.report.canonical(),
             1,
             frozen.sha256,
         )
 
-        second = store.publish(conn, live, "信访局统计科", new_version=True)  # a correction: version 2
-        assert second.version == 2 and store.read(conn, "petitions", "2026-Q3", 1).sha256 == frozen.sha256
+        second = pg_store.publish(conn, live, "信访局统计科", new_version=True)  # a correction: version 2
+        assert second.version == 2 and pg_store.read(conn, "petitions", "2026-Q3", 1).sha256 == frozen.sha256
     finally:
         conn.close()
     for statement in ("UPDATE casetrack.published_reports SET published_by = 'x'",
@@ -255,14 +255,14 @@ def test_a_cut_settles_before_a_writing_transaction_still_open(settings: Setting
             assert row is not None
             started: dt.datetime = row[1]
         with conn:
-            assert facts.settled_as_of(conn, None) < started
+            assert pg_facts.settled_as_of(conn, None) < started
             past = started - dt.timedelta(hours=1)
-            assert facts.settled_as_of(conn, past) == past  # an earlier cut is left alone
+            assert pg_facts.settled_as_of(conn, past) == past  # an earlier cut is left alone
         writer.rollback()
         with conn:
-            assert facts.settled_as_of(conn, None) >= started
+            assert pg_facts.settled_as_of(conn, None) >= started
             future = dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
-            assert facts.settled_as_of(conn, future) < future  # never later than now
+            assert pg_facts.settled_as_of(conn, future) < future  # never later than now
     finally:
         writer.close()
         conn.close()

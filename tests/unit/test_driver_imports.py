@@ -13,19 +13,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 EXEMPT = ("tests/", "bench/", "app/migrations/")
 
-#: modules still being moved behind adapters by other branches of issue 16: empty this once they merge
-PENDING = {
-    "casetrack/cli_report.py",
-    "casetrack/figures.py",
-    "casetrack/report.py",
-    "ops/domain_metrics.py",
-    "ops/lag.py",
-    "ops/server.py",
-    "reports/build.py",
-    "reports/facts.py",
-    "reports/store.py",
-}
-
 
 def _driver_imports(path: Path) -> list[int]:
     lines = []
@@ -51,7 +38,7 @@ def _offenders() -> dict[str, list[int]]:
 
 
 def test_only_adapters_import_psycopg2() -> None:
-    offenders = {rel: lines for rel, lines in _offenders().items() if rel not in PENDING}
+    offenders = _offenders()
     assert offenders == {}, "psycopg2 imported outside an adapter (a pg_*.py module): " + ", ".join(
         f"{rel}:{lines}" for rel, lines in offenders.items()
     )

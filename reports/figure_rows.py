@@ -1,5 +1,6 @@
-"""What :mod:`casetrack.figures` returns: the office figures as plain dataclasses, and the Chinese and English names
-the tables and the report give to the views' wire values. Rates are properties computed from the counts."""
+"""What the read queries (:mod:`reports.pg_reads`) return: the office figures and the domain metrics' rows as plain
+dataclasses, and the Chinese and English names the tables and the report give to the views' wire values. Rates are
+properties computed from the counts."""
 
 from __future__ import annotations
 
@@ -228,3 +229,16 @@ class Figures:
     heatmap: list[HeatCell]
     accounting: Accounting
     penalty_points: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DepartmentRow:
+    """One (channel, department) of the month in ``completion_rates`` (the domain metrics' ratios)."""
+
+    channel: str
+    department: str
+    received: int
+    resolved: int
+    resolved_on_time: int
+    rated: int
+    satisfied: int
