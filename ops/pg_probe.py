@@ -13,6 +13,7 @@ import psycopg2
 
 from app.errors import DatabaseUnreachable, first_line
 from app.pg_connect import PgConnection, connect
+from reports import pg_reads
 
 log = logging.getLogger("casetrack.serve")
 
@@ -62,8 +63,5 @@ class DatabaseProbe:
 
     def close(self) -> None:
         if self._conn is not None:
-            try:
-                self._conn.close()
-            except psycopg2.Error:
-                pass  # already broken
+            pg_reads.close(self._conn)  # ignores a connection that is already broken
             self._conn = None

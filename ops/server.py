@@ -1,19 +1,10 @@
 """``casetrack serve``: the projection consumer in consumer-group mode plus an HTTP endpoint for operators.
 
-* ``/metrics``: Prometheus text format (technical metrics of :mod:`consumers.metrics`, domain metrics of
-  :mod:`ops.domain_metrics`, process metrics);
-* ``/healthz``: 200 while the process runs (liveness);
-* ``/readyz``: 200 when the consumer holds a partition assignment and the database answers
-  (:class:`ops.pg_probe.DatabaseProbe`), else 503 with the reason in the body (readiness).
-
-Rebalances: kafka-python 3 runs rebalance listeners on its IO thread, where a blocking consumer call (such as
-looking up beginning offsets) is refused, and where touching the runner would race with the batch loop. So
-the listener only pauses the new partitions (no record of theirs can be fetched before their stored
-positions are loaded) and queues the change; the main thread applies it between batches.
-
-SIGTERM/SIGINT: the loop stops after the current batch, which commits or rolls back as a whole, the consumer
-leaves the group and the process exits 0. Exit 3: the stored positions do not match the broker (it lost
-data, or retention deleted unconsumed events); see ``docs/operators.md``. Exit 1: any other failure.
+``/metrics`` (Prometheus text: technical, domain and process metrics), ``/healthz`` (liveness) and ``/readyz``
+(200 when the consumer holds an assignment and the database answers, else 503 with the reason). Rebalances
+are queued by the listener and applied between batches (docs/architecture.md, "Rebalances in serve").
+SIGTERM/SIGINT stop after the current batch and exit 0; exit 3 when the stored positions do not match the
+broker (docs/operators.md, "Broker data loss"); exit 1 on any other failure.
 """
 
 from __future__ import annotations
