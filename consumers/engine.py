@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from consumers.ports import DeadLetter, StateRow, StoredEvent, StoreTx, Tracked
-from projections.base import Projection, apply_all
+from projections.base import Projection, apply_all, fold_new
 
 
 @dataclass
@@ -184,11 +184,12 @@ class FoldEngine:
                 replay = {e.id: e for e in history[subject] if e.id in wanted}
                 replay.update((e.id, e) for e in new_events)  # prefer the decoded objects
                 ordered = sorted(replay.values(), key=lambda e: e.sort_key)
-                state = proj.initial(subject)
+                state = fold_new(proj, subject, ordered)
             else:
                 ordered = new_events
-                state = tracked.state if tracked else proj.initial(subject)
-            state = apply_all(proj, state, ordered)
+                state = (
+                    apply_all(proj, tracked.state, ordered) if tracked else fold_new(proj, subject, ordered)
+                )
             last = max(ordered[-1].sort_key, _key(tracked)) if tracked else ordered[-1].sort_key
             ids = (*applied, *(e.id for e in new_events))
             rows.append(StateRow(proj.row(state, now), Tracked(proj.dump(state), ids, last[0], last[1])))

@@ -53,8 +53,17 @@ class Projection(Protocol, Generic[S]):
 
 def fold(projection: Projection[S], key: str, events: Iterable[Event]) -> S:
     """The in-order result: apply ``events`` sorted by (time, id) to the initial state."""
-    ordered = sorted(events, key=lambda e: e.sort_key)
-    return apply_all(projection, projection.initial(key), ordered)
+    return fold_new(projection, key, sorted(events, key=lambda e: e.sort_key))
+
+
+def fold_new(projection: Projection[S], key: str, events: Iterable[Event]) -> S:
+    """``apply_all`` from the initial state. A projection may define its own ``fold_new`` with the same result
+    that starts from its default fields instead of copying a fresh initial state (the hot path: every new
+    aggregate)."""
+    fast = getattr(projection, "fold_new", None)
+    if fast is not None:
+        return fast(key, events)  # type: ignore[no-any-return]
+    return apply_all(projection, projection.initial(key), events)
 
 
 def apply_all(projection: Projection[S], state: S, events: Iterable[Event]) -> S:

@@ -322,6 +322,16 @@ def apply_all(state: CaseState, events: Iterable[Event]) -> CaseState:
     return from_fields(CaseState, fields)
 
 
+def fold_new(key: str, events: Iterable[Event]) -> CaseState:
+    """``apply_all(CaseState(case_id=key), events)`` without building and copying that initial state."""
+    fields = dict(_INITIAL_FIELDS)
+    fields["case_id"] = key
+    for event in events:
+        _step(fields, event)
+    return from_fields(CaseState, fields)
+
+
+_INITIAL_FIELDS: Final = state_fields(CaseState(case_id=""))  # the defaults: immutable values, safe to share
 _JSON: Final = JsonState(CaseState)
 
 
@@ -355,6 +365,9 @@ class CaseStatusProjection:
 
     def apply_all(self, state: CaseState, events: Iterable[Event]) -> CaseState:
         return apply_all(state, events)
+
+    def fold_new(self, key: str, events: Iterable[Event]) -> CaseState:
+        return fold_new(key, events)
 
     def row(self, state: CaseState, now: dt.datetime) -> tuple[Any, ...]:
         dl = self._deadline(state)

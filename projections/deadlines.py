@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar as _stdlib_calendar
 import datetime as dt
+import functools
 import math
 from dataclasses import dataclass
 from typing import Final
@@ -282,47 +283,72 @@ def _live_suspensions(
 def _day_deadline(p: _Period, facts: ClockFacts, rule: ChannelRule, calendar: WorkCalendar) -> Deadline:
     """A period in working days, calendar days or months, ending at 24:00 of its last day."""
     start_day = local_date(p.trigger)
-    working, limit = p.unit == "working_days", p.limit
-    end = _raw_end(start_day, limit, p.unit, calendar)
+    spans, stopped = _live_suspensions(facts, p.trigger)
+    days = tuple((max(local_date(s), start_day), local_date(r)) for s, r in spans)
+    w = rule.warning
+    due_at, yellow, gap, suspended = _day_period(
+        start_day, p.limit, p.unit, p.chained, days, stopped, w.fraction, w.working_days, calendar
+    )
+    if due_at is None or yellow is None:  # stopped, or a limit of 0 (no yellow phase)
+        return p.deadline(due_at, due_at, gap, suspended)
+    return p.deadline(due_at, min(max(yellow, p.trigger.astimezone(SHANGHAI)), due_at), gap, suspended)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _day_period(
+    start_day: dt.date,
+    limit: int,
+    unit: str,
+    chained: tuple[tuple[int, str], ...],
+    spans: tuple[tuple[dt.date, dt.date], ...],
+    stopped: bool,
+    fraction: float,
+    warning_days: int,
+    calendar: WorkCalendar,
+) -> tuple[dt.datetime | None, dt.datetime | None, bool, int]:
+    """The day-level part of :func:`_day_deadline`: (due_at, the yellow moment before clamping to the period,
+    or None for a limit of 0, the calendar gap, the days suspended). Only days go in, and many cases share
+    them (the same intake day, limit and rule), so it is memoised."""
+    working = unit == "working_days"
+    end = _raw_end(start_day, limit, unit, calendar)
     hours_after = 0  # hour extensions of a day period: added to its end
     day_chained = False
-    for extra, ext_unit in p.chained:
+    for extra, ext_unit in chained:
         if ext_unit == HOURS:
             hours_after += extra
             continue
         rolled = end if working or limit == 0 else calendar.next_working_day_on_or_after(end)
         end = _period_end(rolled, extra, ext_unit, calendar)
         day_chained = True
-    spans, stopped = _live_suspensions(facts, p.trigger)
-    end, suspended, latest_touched = _shift_days(
-        spans, start_day, end, working, calendar, working or limit == 0
-    )
+    end, suspended, latest_touched = _shift_days(spans, end, working, calendar, working or limit == 0)
     if stopped:
-        return p.deadline(None, None, False, suspended)
+        return None, None, False, suspended
     no_roll = working or (limit == 0 and not day_chained and suspended == 0)
     due_day = end if no_roll else calendar.next_working_day_on_or_after(end)
     due_at = end_of_day(due_day) + dt.timedelta(hours=hours_after)
     gap = not calendar.covers(start_day + _ONE_DAY, max(due_day, latest_touched))
     if limit == 0 and not day_chained:
-        return p.deadline(due_at, due_at, gap, suspended)
-    yellow = _day_yellow(p, due_day, start_day, rule, calendar)
-    return p.deadline(due_at, min(max(yellow, p.trigger.astimezone(SHANGHAI)), due_at), gap, suspended)
+        return due_at, None, gap, suspended
+    return (
+        due_at,
+        _day_yellow(limit, unit, due_day, start_day, fraction, warning_days, calendar),
+        gap,
+        suspended,
+    )
 
 
 def _shift_days(
-    spans: list[tuple[dt.datetime, dt.datetime]],
-    start_day: dt.date,
+    spans: tuple[tuple[dt.date, dt.date], ...],
     end: dt.date,
     working: bool,
     calendar: WorkCalendar,
     no_roll: bool,
 ) -> tuple[dt.date, int, dt.date]:
-    """The end shifted by the suspensions (the days in (suspension day, resumption day]: working days for a
-    working-day period), the days shifted, and the latest day touched. A suspension that starts after the
-    period ended revives nothing."""
+    """The end shifted by the suspensions, given as (suspension day, resumption day), neither before the
+    start day (the days in (suspension day, resumption day]: working days for a working-day period), the days
+    shifted, and the latest day touched. A suspension that starts after the period ended revives nothing."""
     suspended, latest_touched = 0, end
-    for s, r in spans:
-        s_day, r_day = max(local_date(s), start_day), local_date(r)
+    for s_day, r_day in spans:
         if r_day <= s_day:
             continue
         if s_day > (end if no_roll else calendar.next_working_day_on_or_after(end)):
@@ -339,24 +365,29 @@ def _shift_days(
 
 
 def _day_yellow(
-    p: _Period, due_day: dt.date, start_day: dt.date, rule: ChannelRule, calendar: WorkCalendar
+    limit: int,
+    unit: str,
+    due_day: dt.date,
+    start_day: dt.date,
+    fraction: float,
+    warning_days: int,
+    calendar: WorkCalendar,
 ) -> dt.datetime:
     """00:00 of the day the remaining time first reaches the threshold (before clamping to the period)."""
-    warning = rule.warning
-    if p.unit == "working_days":
+    if unit == "working_days":
         # Both legs are in working time: the larger threshold is reached first.
-        k = warning.fraction * p.limit
-        if warning.working_days < p.limit and warning.working_days > k:
-            k = warning.working_days
+        k = fraction * limit
+        if warning_days < limit and warning_days > k:
+            k = warning_days
         yellow = _working_moment_before(due_day, k, calendar)
     else:
-        if p.unit == "months":
-            nominal_days = (add_months(start_day, p.limit) - start_day).days
+        if unit == "months":
+            nominal_days = (add_months(start_day, limit) - start_day).days
         else:
-            nominal_days = p.limit
-        yellow = end_of_day(due_day) - dt.timedelta(days=warning.fraction * nominal_days)
-        if 0 < warning.working_days < nominal_days:
-            by_working_days = _working_moment_before(due_day, warning.working_days, calendar)
+            nominal_days = limit
+        yellow = end_of_day(due_day) - dt.timedelta(days=fraction * nominal_days)
+        if 0 < warning_days < nominal_days:
+            by_working_days = _working_moment_before(due_day, warning_days, calendar)
             if by_working_days < yellow:
                 yellow = by_working_days
     return dt.datetime.combine(yellow.astimezone(SHANGHAI).date(), _MIDNIGHT)  # start of that day
