@@ -15,8 +15,12 @@ from psycopg2 import sql
 
 
 def pg_array(values: Sequence[str]) -> str:
-    # Array literal for COPY: every element double-quoted, with backslash and quote escaped.
-    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+    """Array literal for COPY: every element double-quoted, with backslash and quote escaped. Elements rarely
+    hold either, so one join and one check decide for the whole array."""
+    body = '","'.join(values)
+    if "\\" in body or body.count('"') != 2 * (len(values) - 1):
+        return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+    return '{"' + body + '"}' if values else "{}"
 
 
 def copy_csv(
