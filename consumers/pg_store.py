@@ -20,7 +20,14 @@ import psycopg2.extensions
 import psycopg2.extras
 from psycopg2 import sql
 
-from consumers.pg_copy import copy_csv, copy_json_value, copy_text, copy_text_value, pg_array, staging_plan
+from consumers.pg_copy import (
+    copy_json_value,
+    copy_text,
+    copy_text_row,
+    copy_text_value,
+    pg_array,
+    staging_plan,
+)
 from consumers.pg_errors import store_errors
 from consumers.ports import TP, DeadLetter, Fenced, PositionUpdate, StateRow, StoredEvent, Tracked
 from events.catalog import EVENT_TYPES, Event, aggregate_of
@@ -158,7 +165,7 @@ class PgStoreTx:
         self.cur.execute(plan.create)
         self.cur.execute(plan.truncate)
         arrays, stamps = plan.arrays, plan.timestamps
-        data = []
+        lines = []
         for values, tracked in rows:
             vals: list[Any] = [generation, *values, *tracked[1:], tracked[0]]  # Tracked: fold_state first
             for i in arrays:
@@ -167,8 +174,8 @@ class PgStoreTx:
             for i in stamps:
                 if (v := vals[i]) is not None:
                     vals[i] = v.timestamp()
-            data.append(vals)
-        copy_csv(self.cur, plan.staging, plan.columns, data, plan.columns[2:])
+            lines.append(copy_text_row(vals))
+        copy_text(self.cur, plan.staging, plan.columns, lines)
         self.cur.execute(plan.upsert)
 
     def record_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
