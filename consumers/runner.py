@@ -14,6 +14,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import groupby
+from operator import attrgetter
 from typing import NamedTuple, Protocol
 
 from consumers.dlq import DeadLetterSink
@@ -38,6 +40,9 @@ from events.catalog import Aggregate
 from events.codec import Codec, DecodeError, Record
 
 log = logging.getLogger("casetrack.consumer")
+
+_TP: Callable[[Record], TP] = attrgetter("topic", "partition")
+_OFFSET: Callable[[Record], int] = attrgetter("offset")
 
 
 class EventTransform(Protocol):
@@ -260,30 +265,37 @@ class ProjectionRunner:
         return stats
 
     def _decode(self, records: Sequence[Record], stats: BatchStats) -> _Decoded:
-        """Decode the records not yet committed; invalid ones become dead letters."""
+        """Decode the records not yet committed; invalid ones become dead letters. Work is per run of
+        records of one partition (a poll returns them so), decoding per batch (:meth:`Codec.decode_batch`)."""
         valid: list[StoredEvent] = []
         letters: list[DeadLetter] = []
         ends: dict[TP, int] = {}
         last_times: dict[TP, dt.datetime] = {}
-        for r in records:
-            tp = (r.topic, r.partition)
-            if r.offset < self.positions.get(tp, 0):
-                continue  # already committed (a re-fetch after a rewind)
-            ends[tp] = max(ends.get(tp, -1), r.offset + 1)
-            stats.records_by_topic[r.topic] += 1
-            try:
-                ev = self.codec.decode(r)
-            except DecodeError as exc:
-                letters.append(
-                    DeadLetter(
-                        r.topic, r.partition, r.offset, exc.reason, exc.detail, r.key, r.value, r.headers
-                    )
-                )
+        times = stats.event_times
+        for tp, run in groupby(records, _TP):
+            start = self.positions.get(tp, 0)
+            fresh = [r for r in run if r.offset >= start]  # below: already committed (a re-fetch)
+            if not fresh:
                 continue
-            valid.append(StoredEvent(ev, r.topic, r.partition, r.offset))
-            stats.event_times.append(ev.time)
-            if tp not in last_times or ev.time > last_times[tp]:
-                last_times[tp] = ev.time
+            topic, partition = tp
+            ends[tp] = max(ends.get(tp, -1), max(map(_OFFSET, fresh)) + 1)
+            stats.records_by_topic[topic] += len(fresh)
+            last = last_times.get(tp)
+            for r, ev in zip(fresh, self.codec.decode_batch(fresh), strict=True):
+                if isinstance(ev, DecodeError):
+                    letters.append(
+                        DeadLetter(
+                            topic, partition, r.offset, ev.reason, ev.detail, r.key, r.value, r.headers
+                        )
+                    )
+                    continue
+                valid.append(StoredEvent(ev, topic, partition, r.offset))
+                t = ev.time
+                times.append(t)
+                if last is None or t > last:
+                    last = t
+            if last is not None:
+                last_times[tp] = last
         return _Decoded(valid, letters, ends, last_times)
 
     def _transaction(
