@@ -15,7 +15,8 @@ DETAIL = "casetrack.detail"  # a readable explanation that never quotes the inpu
 SOURCE = "casetrack.source"  # ``<topic>/<partition>/<offset>`` of the original record
 AT = "casetrack.dead_lettered_at"  # RFC 3339 UTC
 DROPPED = "casetrack.value_dropped"  # ``true`` when the original value was too large to forward
-_OURS = (REASON, DETAIL, SOURCE, AT, DROPPED)
+HEADERS_DROPPED = "casetrack.headers_dropped"  # ``true`` when the original headers were too large as well
+_OURS = (REASON, DETAIL, SOURCE, AT, DROPPED, HEADERS_DROPPED)
 
 
 class DeadLetterSink(Protocol):
@@ -40,6 +41,25 @@ def dead_letter_headers(letter: DeadLetter, dropped: bool = False) -> list[tuple
     return headers
 
 
+def _size(key: bytes | None, value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> int:
+    return len(key or b"") + len(value or b"") + sum(len(k) + len(v or b"") for k, v in headers)
+
+
+def dead_letter_record(letter: DeadLetter, max_bytes: int) -> tuple[bytes | None, list[tuple[str, bytes]]]:
+    """The value and headers of ``letter``'s DLQ record, at most ``max_bytes`` of key, value and headers
+    together (a broker refuses a larger record, and the batch could then never commit). Too large: the value
+    is dropped (``casetrack.value_dropped``), then the original headers too (``casetrack.headers_dropped``);
+    ``casetrack.source`` still points at the original record."""
+    headers = dead_letter_headers(letter)
+    if _size(letter.key, letter.value, headers) <= max_bytes:
+        # kafka-python refuses a record with neither key nor value: an empty value stands in.
+        return (b"" if letter.value is None and letter.key is None else letter.value), headers
+    headers = dead_letter_headers(letter, dropped=True)
+    if _size(letter.key, b"", headers) > max_bytes:
+        headers = [(k, v) for k, v in headers if k in _OURS] + [(HEADERS_DROPPED, b"true")]
+    return b"", headers
+
+
 class KafkaDeadLetterSink:
     """Publishes to ``<topic>.dlq`` with an idempotent ``acks=all`` producer and waits for the acks."""
 
@@ -52,16 +72,8 @@ class KafkaDeadLetterSink:
             return
         futures = []
         for d in letters:
-            dropped = d.value is not None and len(d.value) > self.max_value_bytes
-            futures.append(
-                self._producer.send(
-                    dlq_topic(d.topic),
-                    key=d.key,
-                    # kafka-python refuses a record with neither key nor value: an empty value stands in.
-                    value=b"" if dropped or (d.value is None and d.key is None) else d.value,
-                    headers=dead_letter_headers(d, dropped),
-                )
-            )
+            value, headers = dead_letter_record(d, self.max_value_bytes)
+            futures.append(self._producer.send(dlq_topic(d.topic), key=d.key, value=value, headers=headers))
         self._producer.flush()
         for f in futures:
             f.get(timeout=30)  # raises if a dead letter could not be delivered: the batch then rolls back

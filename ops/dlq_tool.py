@@ -25,7 +25,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from app.bootstrap import Endpoints, build_codec
 from app.settings import Settings
-from consumers.dlq import AT, DETAIL, DROPPED, REASON, SOURCE, dlq_topic
+from consumers.dlq import AT, DETAIL, DROPPED, HEADERS_DROPPED, REASON, SOURCE, dlq_topic
 from events.codec import DecodeError, Record
 from ops.pg_dead_letters import (
     LETTER_COLUMNS,
@@ -39,7 +39,7 @@ from producers.sdk import EventProducer
 log = logging.getLogger("casetrack.dlq")
 Coords = tuple[str, int, int]  # (topic, partition, offset) of the original record
 REPUBLISHED_FROM = "casetrack.republished_from"
-_OURS = {REASON, DETAIL, SOURCE, AT, DROPPED, REPUBLISHED_FROM}
+_OURS = {REASON, DETAIL, SOURCE, AT, DROPPED, HEADERS_DROPPED, REPUBLISHED_FROM}
 _SCAN_MARGIN = dt.timedelta(minutes=10)  # producer vs database clocks, and the batch's duration
 
 
