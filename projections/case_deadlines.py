@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from typing import Final
 
 from projections.calendar import CalendarGapError, WorkCalendar
@@ -29,12 +30,17 @@ from projections.policy import ChannelRule, DeadlinePolicy, StepLimit
 class CaseDeadlines:
     """Callable ``CaseState -> DeadlineView`` for one policy and calendar."""
 
-    def __init__(self, policy: DeadlinePolicy, calendar: WorkCalendar, cache_size: int = 10_000) -> None:
+    def __init__(self, policy: DeadlinePolicy, calendar: WorkCalendar, cache_size: int = 0) -> None:
         self.policy = policy
         self.calendar = calendar
-        # Most events (follow-ups, closing, merges) leave a case's clock facts unchanged, and the view is a
-        # pure function of them, so a bounded memo saves most of the calendar arithmetic.
-        self._derive = functools.lru_cache(maxsize=cache_size)(self._derive_uncached)
+        # The view is a pure function of the clock facts, but a case's facts rarely recur once its row is
+        # written (0.2 % hits at 100,000 messages, for 7 MB at 10,000 entries): no memo unless asked for.
+        # The calendar arithmetic is memoised per day period instead (deadlines._day_period).
+        self._derive: Callable[[CaseKey], DeadlineView] = (
+            functools.lru_cache(maxsize=cache_size)(self._derive_uncached)
+            if cache_size > 0
+            else self._derive_uncached
+        )
 
     def __call__(self, s: CaseState) -> DeadlineView:
         if s.received_at is None or s.channel is None:

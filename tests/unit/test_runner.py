@@ -9,6 +9,7 @@ fault; "nothing lost, nothing counted twice" means the tables are equal and ever
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import zlib
 from collections.abc import Mapping, Sequence
@@ -312,6 +313,24 @@ def test_bad_records_become_dead_letters_and_survive_a_failed_commit() -> None:
     assert sorted(d.reason for d in rig.sink.letters) == sorted(reasons * 2)
     assert store.positions(1, [P0, P1]) == ends(broker)  # the loop moved past them
     assert store.rows(P.table, 1) == reference_rows()
+
+
+def test_dead_letters_leave_no_reference_cycles_behind() -> None:
+    # A decode error's traceback would hold the batch's frames (records, events): a cycle the tuned GC keeps.
+    broker, store = new_broker(), MemoryStore()
+    for value in (b"{not json", b"[]", b'{"specversion": "1.0", "type": "case.received"}', b"\xff"):
+        broker.append(TOPIC, 0, value)
+    rig = Rig(broker, store)
+    rig.runner.start()
+    gc.collect()
+    gc.disable()
+    try:
+        totals = rig.runner.run_until_caught_up()
+        unreachable = gc.collect()
+    finally:
+        gc.enable()
+    assert (totals.applied, totals.dead_letters) == (46, 4)
+    assert unreachable == 0
 
 
 def test_a_redelivered_event_is_counted_once() -> None:
