@@ -19,6 +19,8 @@ import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 from psycopg2 import sql
+from pydantic_core import TzInfo
+from pydantic_core import to_json as _to_json
 
 from consumers.pg_copy import (
     copy_json_value,
@@ -201,9 +203,18 @@ def _event_line(se: StoredEvent) -> str:
     data = e.data  # its serializer directly: model_dump_json's wrapper costs as much as the line around it
     js = data.__pydantic_serializer__.to_json(data, exclude_none=True).decode()
     return (
-        f"{ident}\t{_AGGREGATE_OF.get(e.type) or e.aggregate}\t{subject}\t{e.type}\t{e.time.isoformat()}\t{e.schemaversion}"
+        f"{ident}\t{_AGGREGATE_OF.get(e.type) or e.aggregate}\t{subject}\t{e.type}\t{_copy_time(e.time)}\t{e.schemaversion}"
         f"\t{source}\t{copy_json_value(js)}\t{se.topic}\t{se.partition}\t{se.offset}\n"
     )
+
+
+def _copy_time(t: dt.datetime) -> str:
+    """An event time for COPY. A time parsed from JSON has pydantic's fixed-offset ``TzInfo``, whole minutes
+    (its RFC 3339 parser takes no seconds in an offset): pydantic's own serializer writes it in about half the
+    instructions of ``isoformat`` (``Z`` for UTC), the same instant for PostgreSQL. Any other zone: ``isoformat``."""
+    if type(t.tzinfo) is TzInfo:
+        return _to_json(t)[1:-1].decode()
+    return t.isoformat()
 
 
 def row_to_event(
