@@ -283,7 +283,6 @@ class ProjectionRunner:
             last = last_times.get(tp)
             for r, ev in zip(fresh, self.codec.decode_batch(fresh), strict=True):
                 if isinstance(ev, DecodeError):
-                    _drop_tracebacks(ev)
                     letters.append(
                         DeadLetter(
                             topic, partition, r.offset, ev.reason, ev.detail, r.key, r.value, r.headers
@@ -368,23 +367,6 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
-
-
-def _drop_tracebacks(exc: BaseException | None) -> None:
-    """Detach the tracebacks of a decode error and of the errors it came from (its reason and detail are text).
-
-    A traceback holds the frames it passed through, and from them the stack down to :meth:`_process`: the
-    batch's records and events, and the list holding this error, a reference cycle. Under :func:`tune_gc`'s
-    thresholds such cycles reach the oldest generation and stay, so every batch with a dead letter was kept
-    whole (the consumer's peak RSS grew with the events consumed: docs/benchmarks.md, "Throughput").
-    """
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        exc.__traceback__ = None
-        if exc.__cause__ is not None:
-            _drop_tracebacks(exc.__cause__)
-        exc = exc.__context__
 
 
 def _topic_for_type(topics: Mapping[str, Aggregate], event_type: str) -> str:
