@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import json.encoder
-import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Final, Literal, NamedTuple, Union
 
@@ -19,35 +18,12 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_mode
 from pydantic_core import from_json
 
 from events.catalog import EVENT_TYPES, Aggregate, Event, aggregate_of
+from events.decode_errors import REASONS, DecodeError
+from events.decode_errors import describe as _describe
+from events.decode_errors import without_tracebacks as _without_tracebacks
 from events.upcasters import upcast
 
 STRUCTURED_CONTENT_TYPE: Final = "application/cloudevents+json"
-
-# Stable reason codes: the value of the ``casetrack.reason`` dead-letter header and a metric label.
-REASONS: Final = (
-    "oversized",
-    "empty_value",
-    "invalid_utf8",
-    "invalid_json",
-    "not_an_object",
-    "nul_character",
-    "unknown_type",
-    "unsupported_version",
-    "schema_violation",
-    "key_mismatch",
-    "wrong_topic",
-    "id_conflict",
-)
-
-
-class DecodeError(Exception):
-    """A record that is not a valid catalog event. ``reason`` is one of :data:`REASONS`."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        assert reason in REASONS, reason
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail[:1000]
 
 
 class Record(NamedTuple):
@@ -82,20 +58,6 @@ _UNION_TYPE: Any = Annotated[Union[tuple(_MODELS.values())], Field(discriminator
 _UNION: Final[TypeAdapter[Event]] = TypeAdapter(_UNION_TYPE)
 _VALIDATE_JSON: Final = _UNION.validator.validate_json  # the validator itself: no wrapper frame per record
 _NEWEST: Final = {t: v for t, (_p, v) in EVENT_TYPES.items()}
-
-
-_FIELD: Final = re.compile(r"^(?:[a-z][a-z_]{0,39}|[a-z_]+\[[A-Za-z0-9_.]+\])$")
-
-
-def _describe(err: ValidationError) -> str:
-    parts = []
-    for e in err.errors(include_input=False, include_url=False, include_context=False)[:5]:
-        # Only field names and list indexes: a key of the input (e.g. a phone number used as a key) is data.
-        loc = ".".join(str(x) if isinstance(x, int) or _FIELD.match(str(x)) else "<key>" for x in e["loc"])
-        loc = loc or "(envelope)"
-        parts.append(f"{loc}: {e['msg']}")
-    more = err.error_count() - len(parts)
-    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
 class Codec:
@@ -238,6 +200,17 @@ class Codec:
         except ValidationError as exc:
             raise DecodeError("schema_violation", _describe(exc)) from None
 
+    def from_store_json(self, text: str) -> Event:
+        """An event-store row as one JSON envelope (built by the store's query): one Rust-side validation,
+        lax like ``from_envelope(strict=False)``; a row of an older version takes that path (upcasting)."""
+        try:
+            event: Event = _VALIDATE_JSON(text)
+            if event.schemaversion == _NEWEST[event.type]:
+                return event
+        except (ValidationError, ValueError):
+            pass
+        return self.from_envelope(json.loads(text), strict=False)
+
     def _json(self, value: bytes | None) -> Any:
         if not value:
             raise DecodeError("empty_value", "the message has no value")
@@ -379,24 +352,3 @@ __all__ = [
     "payload_type",
     "typed_model",
 ]
-
-
-def _without_tracebacks(error: DecodeError) -> DecodeError:
-    """``error`` with the tracebacks of it and of the errors it came from detached (its reason and detail are
-    text): :meth:`Codec.decode_batch` returns errors as values, and they must not keep the caller alive.
-
-    A traceback holds the frames it passed through, and from them the stack down to the consumer's batch: the
-    batch's records and events, and the list holding this error, a reference cycle. Under :func:`consumers.runner.tune_gc`'s
-    thresholds such cycles reach the oldest generation and stay, so every batch with a dead letter was kept
-    whole (the consumer's peak RSS grew with the events consumed: docs/benchmarks.md, "Throughput").
-    """
-    pending: list[BaseException | None] = [error]
-    seen: set[int] = set()
-    while pending:
-        exc = pending.pop()
-        if exc is None or id(exc) in seen:
-            continue
-        seen.add(id(exc))
-        exc.__traceback__ = None
-        pending += (exc.__cause__, exc.__context__)
-    return error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -57,6 +58,25 @@ def test_v1_case_extended_is_upcast_to_v2() -> None:
         "extra": 3,
         "unit": None,
     }
+
+
+def test_store_rows_decode_as_envelopes_like_their_database_values() -> None:
+    """An event-store row comes back as one JSON envelope (the store's query builds it); it decodes to the
+    event ``from_envelope(strict=False)`` makes of the row's database values, an older version upcast."""
+    when = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)  # 09:00 in Beijing, as a UTC timestamptz reads back
+    rows = [
+        {**BASE, "schemaversion": 1},
+        {**BASE, "type": "case.extended", "schemaversion": 1, "data": {"extra_days": 5, "reason": "复杂"}},
+        {**BASE, "type": "case.extended", "schemaversion": 2, "data": {"extra": 1, "unit": "months", "reason": "r"}},
+    ]  # fmt: skip
+    for row in rows:
+        text = json.dumps({**row, "time": "2026-03-02T01:00:00+00:00"}, ensure_ascii=False)
+        event = CODEC.from_store_json(text)
+        assert event == CODEC.from_envelope({**row, "time": when}, strict=False)
+        assert event.time == when and event.time.utcoffset() == dt.timedelta(0)
+    assert (
+        CODEC.from_store_json(json.dumps({**rows[1], "time": "2026-03-02T01:00:00+00:00"})).schemaversion == 2
+    )
 
 
 def test_v2_case_extended_is_taken_as_is() -> None:
