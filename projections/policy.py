@@ -187,6 +187,9 @@ def _merge(warning: WarningThreshold, layers: list[_RulePatch | None]) -> dict[s
     return merged
 
 
+_MEMO_LIMIT: Final = 4096
+
+
 class DeadlinePolicy(_Frozen):
     """The whole policy. Every channel of the event contract and ``other`` must have a section; operators
     may add channels (docs/deadlines.md, "Channels"). A channel without a section gets the ``other`` rules."""
@@ -197,6 +200,8 @@ class DeadlinePolicy(_Frozen):
 
     _rules: dict[tuple[str, str], ChannelRule] = PrivateAttr(default_factory=dict)
     _category_rules: dict[tuple[str, str, str], ChannelRule] = PrivateAttr(default_factory=dict)
+    # rule()'s answers by (channel, urgency, category): it runs several times per case row (docs/benchmarks.md)
+    _memo: dict[tuple[str, str, str | None], ChannelRule] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _resolve(self) -> DeadlinePolicy:
@@ -248,24 +253,16 @@ class DeadlinePolicy(_Frozen):
         """The resolved rule for ``channel``, ``urgency`` (normal, urgent, emergency) and the case's
         ``category`` (a category section of the channel wins, else the channel's rule). A channel the
         policy does not name gets the ``other`` rules (docs/deadlines.md, "Channels")."""
-        # Straight to pydantic's private-attribute storage: ``self._rules`` goes through
+        # Straight to pydantic's private-attribute storage: ``self._memo`` goes through
         # ``BaseModel.__getattr__`` (several µs), and this sits in the per-event hot path.
-        private = cast(dict[str, Any], self.__pydantic_private__)
-        rules = cast(dict[tuple[str, str], ChannelRule], private["_rules"])
-        if category is not None and private["_category_rules"]:
-            found = private["_category_rules"].get((channel, category, urgency))
-            if found is None and (channel, urgency) not in rules:
-                found = private["_category_rules"].get((OTHER, category, urgency))
-            if found is not None:
-                return cast(ChannelRule, found)
-        try:
-            return rules[(channel, urgency)]
-        except KeyError:
-            pass
-        try:
-            return rules[(OTHER, urgency)]
-        except KeyError:
-            raise KeyError(f"no deadline rule for channel {channel!r} with urgency {urgency!r}") from None
+        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        key = (channel, urgency, category)
+        found: ChannelRule | None = private["_memo"].get(key)
+        if found is None:
+            found = _resolve_rule(private, channel, urgency, category)
+            if len(private["_memo"]) < _MEMO_LIMIT:  # categories are event data: bounded all the same
+                private["_memo"][key] = found
+        return found
 
     def rules(self) -> dict[tuple[str, str], ChannelRule]:
         """All resolved rules, keyed by (channel, urgency)."""
@@ -316,3 +313,22 @@ def load_policy(path: Path | None = None) -> DeadlinePolicy:
 def default_policy() -> DeadlinePolicy:
     """The packaged default policy (parsed once per call; cache it at the call site)."""
     return load_policy(None)
+
+
+def _resolve_rule(private: dict[str, Any], channel: str, urgency: str, category: str | None) -> ChannelRule:
+    """:meth:`DeadlinePolicy.rule` without its memo."""
+    rules: dict[tuple[str, str], ChannelRule] = private["_rules"]
+    if category is not None and private["_category_rules"]:
+        found = private["_category_rules"].get((channel, category, urgency))
+        if found is None and (channel, urgency) not in rules:
+            found = private["_category_rules"].get((OTHER, category, urgency))
+        if found is not None:
+            return cast(ChannelRule, found)
+    try:
+        return rules[(channel, urgency)]
+    except KeyError:
+        pass
+    try:
+        return rules[(OTHER, urgency)]
+    except KeyError:
+        raise KeyError(f"no deadline rule for channel {channel!r} with urgency {urgency!r}") from None
