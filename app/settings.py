@@ -96,7 +96,8 @@ class ConsumerTuning(BaseModel):
     state_cache_size: int = Field(
         50_000,
         ge=0,
-        description="folded states kept in memory between batches (least recently used out; 0 = none)",
+        description="folded states kept in memory between batches, shared out among --workers processes"
+        " (least recently used out; 0 = none)",
     )
 
 

@@ -94,10 +94,11 @@ def run_workers(
     finally:
         probe.close()
     groups = split(partitions, n)
+    share = _cache_share(settings, len(groups))
     ctx = mp_context()
     out = ctx.Queue()
     procs = [
-        ctx.Process(target=_worker, args=(settings, endpoints, g, until_caught_up, out, runner_options))
+        ctx.Process(target=_worker, args=(share, endpoints, g, until_caught_up, out, runner_options))
         for g in groups
     ]
     for p in procs:
@@ -118,6 +119,17 @@ def run_workers(
     finally:
         signal.signal(signal.SIGTERM, previous)
     return _totals(procs, results, stopped=bool(stopping))
+
+
+def _cache_share(settings: Settings, workers: int) -> Settings:
+    """``settings`` with each worker's share of the state cache: a worker folds only its partitions' aggregates,
+    so ``state_cache_size / workers`` keeps the hit rate of one process with the whole cache, and the process
+    tree's memory does not grow with ``--workers`` (docs/benchmarks.md, "Issue 20")."""
+    c = settings.consumer
+    if workers <= 1 or c.state_cache_size == 0:
+        return settings
+    share = c.model_copy(update={"state_cache_size": -(-c.state_cache_size // workers)})
+    return settings.model_copy(update={"consumer": share})
 
 
 def _collect(procs: list[Any], out: Any, tick: Callable[[], None] | None) -> list[dict[str, int]]:
