@@ -38,6 +38,12 @@ def demo_env(broker: str, pg_admin: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def interruptible() -> None:
+    """``preexec_fn`` for a demo the test will Ctrl-C: a suite started as a background job (``pytest &``)
+    runs with SIGINT ignored, children inherit that, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def demo_args(workdir: Path, database: str, *more: str) -> list[str]:
     return [sys.executable, "-m", "casetrack.cli", "--data-dir", str(workdir), "demo", "--database", database,
             "--report", str(workdir / "report.html"), *more]  # fmt: skip
@@ -84,7 +90,7 @@ def test_serve_seconds_answers_like_serve_and_ctrl_c_ends_it_cleanly(
         proc = subprocess.Popen(
             demo_args(tmp_path, database, "--days", "1", "--cases-per-day", "30", "--serve-seconds", "120"),
             env=demo_env(broker, pg_admin, CASETRACK_METRICS_PORT="0"), cwd=ROOT, stdout=out,
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.STDOUT, preexec_fn=interruptible,
         )  # fmt: skip
     try:
         wait_for(lambda: "Serving http://" in log.read_text(), 240, "the demo's metrics endpoint")
@@ -112,6 +118,7 @@ def test_ctrl_c_says_what_was_left(broker: str, pg_admin: str, database: str, tm
         proc = subprocess.Popen(
             demo_args(tmp_path, database, "--days", "10", "--cases-per-day", "2000"),
             env=demo_env(broker, pg_admin), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            preexec_fn=interruptible,
         )  # fmt: skip
     try:
         wait_for(lambda: "Ready in" in log.read_text(), 240, "the demo to start publishing")
