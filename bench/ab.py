@@ -58,10 +58,6 @@ def consume(
     return wall, cpu, h.consumed(url), watch.peak_mb
 
 
-def _env(pairs: list[str]) -> dict[str, str]:
-    return dict(kv.split("=", 1) for kv in pairs)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--base", required=True, help="the other checkout (the 'before')")
@@ -74,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--base-env", action="append", default=[], metavar="NAME=VALUE", help="... (the base)")
     args = p.parse_args(argv)
     sides = {"base": str(Path(args.base).resolve()), "this": str(h.REPO)}
-    extra = {"base": _env(args.base_env), "this": _env(args.env)}
+    extra = {"base": h.env_pairs(args.base_env), "this": h.env_pairs(args.env)}
     print(f"machine: {m.machine()}; cpu yardstick {m.cpu_speed():.2f} us per json.loads (lower is faster)")
     figures: dict[str, list[tuple[float, float, float]]] = {side: [] for side in sides}
     ratios: list[float] = []

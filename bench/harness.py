@@ -154,6 +154,11 @@ def make_settings(
     return s
 
 
+def env_pairs(pairs: Sequence[str]) -> dict[str, str]:
+    """``--env NAME=VALUE`` arguments as a mapping (the value may hold ``=``)."""
+    return dict(kv.split("=", 1) for kv in pairs)
+
+
 def cli_env(settings: Settings, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment under which ``casetrack`` sees exactly ``settings`` (plus ``extra``)."""
     assert settings.kafka_bootstrap and settings.database_url

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sources", default="kafka,event-store")
     p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
     args = p.parse_args(argv)
-    extra = dict(kv.split("=", 1) for kv in args.env)
+    extra = h.env_pairs(args.env)
 
     h.say(f"machine: {m.machine()}; cpu yardstick {m.cpu_speed():.2f} us per json.loads (lower is faster)")
     work = Path(tempfile.mkdtemp(prefix="casetrack-replay-"))

@@ -129,7 +129,7 @@ def _measure(args: argparse.Namespace, srv: Any, work: Path) -> _Measured | None
     )
     cmd = ["consume", "--until-caught-up", *args.consume_arg]
     h.say(f"running `casetrack {' '.join(cmd)}` on an empty database ...")
-    env = h.cli_env(settings, dict(kv.split("=", 1) for kv in args.env))
+    env = h.cli_env(settings, h.env_pairs(args.env))
     if args.profile:
         run = _profiled(cmd, env, url, work, args.profile, tracked)
     else:
