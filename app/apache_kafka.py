@@ -315,12 +315,24 @@ def _format(libs: Path, node: Node, cluster_id: str, secure: SecureListener | No
     if secure is not None:
         for name, password in secure.users.items():
             scram += ["--add-scram", f"{secure.mechanism}=[name={name},password={password}]"]
-    argv = _java(libs, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c",
+    # ``--cluster-id=ID`` in one argument: an id of an older run may begin with "-", which as a separate
+    # argument reads as an option (the tool then exits 1 with "expected one argument").
+    argv = _java(libs, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c",
                  str(node.home / "server.properties"), *scram)  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
-        # The output may echo a SCRAM password: say where it went wrong, not what it was given.
-        raise StackError(f"formatting Kafka storage of node {node.node_id} failed (exit {done.returncode})")
+        said = _masked(done.stderr + done.stdout, secure).strip().splitlines()[-5:]
+        raise StackError(
+            f"formatting Kafka storage of node {node.node_id} failed (exit {done.returncode}):\n  "
+            + "\n  ".join(said or ["(it printed nothing)"])
+        )
+
+
+def _masked(text: str, secure: SecureListener | None) -> str:
+    """``text`` with every SCRAM password given to the storage tool replaced by ``***`` (it may echo them)."""
+    for password in secure.users.values() if secure else ():
+        text = text.replace(password, "***")
+    return text
 
 
 def start_cluster(
@@ -374,7 +386,14 @@ def _launch(cluster: KafkaCluster, index: int) -> None:
 
 
 def _cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (as ``random-uuid`` prints)."""
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding, as ``random-uuid`` prints.
+
+    Like Kafka's ``Uuid.randomUuid``, it never begins with "-" (one draw in 64 would), since such an id reads
+    as an option wherever it is given on a command line.
+    """
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        found = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not found.startswith("-"):
+            return found
