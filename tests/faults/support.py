@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,40 @@ def workload(settings: Settings, events: int, seed: int = 7, **overrides: Any) -
     return publish(
         settings, generate(GeneratorConfig.for_event_count(events, seed=seed, **overrides)), track=True
     )
+
+
+def published_in_two(
+    settings: Settings, events: int, seed: int, first: float = 0.75
+) -> tuple[Published, Callable[[], Published]]:
+    """Publish the first part of a workload now; the returned call publishes the rest and gives the ground truth
+    of both. Tests that need a member to take over partitions publish the rest after it left, so the hand-over
+    is forced, not raced against how fast the consumers fold."""
+    messages = list(generate(GeneratorConfig.for_event_count(events, seed=seed)))
+    cut = int(len(messages) * first)
+    before = publish(settings, messages[:cut], track=True)
+
+    def rest() -> Published:
+        after = publish(settings, messages[cut:], track=True)
+        fams = families(settings)
+        assert _partitions(after, fams) == _partitions(before, fams), "the rest must reach every partition"
+        return Published(
+            total=before.total + after.total,
+            by_kind=before.by_kind + after.by_kind,
+            seconds=before.seconds + after.seconds,
+            placed=before.placed + after.placed,
+        )
+
+    return before, rest
+
+
+def _partitions(pub: Published, aggregates: set[str]) -> set[tuple[str, int]]:
+    return {(m.aggregate, p) for m, p, _o in pub.placed if m.aggregate in aggregates}
+
+
+def tracked(settings: Settings, pub: Published) -> int:
+    """How many messages the consumer's stored positions must cover in the end (its topics only)."""
+    fams = families(settings)
+    return sum(pub.count(fams, k) for k in ("valid", "duplicate", "malformed"))
 
 
 def families(settings: Settings) -> set[str]:
