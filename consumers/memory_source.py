@@ -74,6 +74,12 @@ class _Empty:
 class _Rebalance:
     partitions: tuple[TP, ...]
     before_fetch: bool
+    assign_later: bool = False
+
+
+@dataclass(frozen=True)
+class _Assign:
+    partitions: tuple[TP, ...]
 
 
 class NoPosition(RuntimeError):
@@ -90,7 +96,7 @@ class MemorySource:
         self._fetch: dict[TP, int | None] = {}
         self._paused: set[TP] = set()
         self._highwater: dict[TP, int] = {}
-        self._script: deque[_Fail | _Empty | _Rebalance] = deque()
+        self._script: deque[_Fail | _Empty | _Rebalance | _Assign] = deque()
         self._listener: tuple[Callable[[list[TP]], None], Callable[[list[TP]], None]] | None = None
         self._topics: list[str] = []
         self._joined = False
@@ -107,11 +113,15 @@ class MemorySource:
         """The next ``times`` polls return nothing, as a fetch still in flight does."""
         self._script.extend(_Empty() for _ in range(times))
 
-    def rebalance(self, partitions: Sequence[TP], before_fetch: bool = True) -> None:
+    def rebalance(
+        self, partitions: Sequence[TP], before_fetch: bool = True, assign_later: bool = False
+    ) -> None:
         """The group gives this member ``partitions`` during the next poll: ``on_revoked`` with everything
         held, then ``on_assigned`` with the new set, whose positions are unknown until sought. With
-        ``before_fetch=False`` the poll fetches first, so it returns records of partitions it then revokes."""
-        self._script.append(_Rebalance(tuple(partitions), before_fetch))
+        ``before_fetch=False`` the poll fetches first, so it returns records of partitions it then revokes.
+        With ``assign_later=True`` the poll only revokes and returns nothing; the assignment comes with the
+        next poll (a join that spans polls, as when another member has just left the group)."""
+        self._script.append(_Rebalance(tuple(partitions), before_fetch, assign_later))
 
     # -- partitions ---------------------------------------------------------------------------------
     def partitions_of(self, topic: str) -> list[TP]:
@@ -159,6 +169,13 @@ class MemorySource:
             raise step.error
         if isinstance(step, _Empty):
             return []
+        if isinstance(step, _Rebalance) and step.assign_later:
+            self._revoke_all()
+            self._script.appendleft(_Assign(step.partitions))
+            return []
+        if isinstance(step, _Assign):
+            self._assign(list(step.partitions))
+            return self._fetch_records(max_records)
         if isinstance(step, _Rebalance) and not step.before_fetch:
             records = self._fetch_records(max_records)
             self._run_rebalance(list(step.partitions))
@@ -187,13 +204,19 @@ class MemorySource:
         return out
 
     def _run_rebalance(self, partitions: list[TP]) -> None:
+        self._revoke_all()
+        self._assign(partitions)
+
+    def _revoke_all(self) -> None:
         assert self._listener is not None, "rebalance() scripted for a source that did not subscribe"
-        on_assigned, on_revoked = self._listener
         self._joined = True
-        on_revoked(sorted(self._assigned))
+        self._listener[1](sorted(self._assigned))
         self._set_assignment([])
+
+    def _assign(self, partitions: list[TP]) -> None:
+        assert self._listener is not None, "rebalance() scripted for a source that did not subscribe"
         self._set_assignment(partitions)
-        on_assigned(sorted(partitions))
+        self._listener[0](sorted(partitions))
 
     def _set_assignment(self, partitions: Sequence[TP]) -> None:
         self._assigned = sorted(set(partitions))

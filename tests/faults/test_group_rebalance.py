@@ -4,7 +4,9 @@ everything (nothing left unconsumed, nothing doubled, the tables of a clean run)
 The hand-over is forced, not raced: the last quarter of the workload is published only after the leaving member
 has exited, on every partition, so the stayer can reach the end only by taking over the partitions it did not have.
 (An earlier version asserted that a backlog was still there when the member left; a fast CI machine had folded
-24,300 of 40,000 by then, and the assertion failed without anything being wrong.)"""
+24,300 of 40,000 by then, and the assertion failed without anything being wrong.) The stayer therefore runs
+until the end, not with ``--until-caught-up``; that its caught-up check holds between a revocation and the next
+assignment is pinned by ``tests/unit/test_runner.py``."""
 
 from __future__ import annotations
 

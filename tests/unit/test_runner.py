@@ -278,6 +278,28 @@ def test_the_rebalance_hand_off_commits_before_the_revocation_and_the_next_owner
     assert a.source.committed == {P0: 8, P1: 30}
 
 
+def test_a_member_caught_up_does_not_stop_between_a_revocation_and_the_assignment() -> None:
+    # The regression of docs/guarantees.md: when the other member left, the stayer's partitions were revoked
+    # in one poll and reassigned in a later one; in between it held no partition, so "every assigned partition
+    # at its end" was vacuously true and `consume --group --until-caught-up` exited 0 with the leaver's
+    # partitions unconsumed.
+    broker, store = new_broker(), MemoryStore()
+    a = Rig(broker, store, group_id="g")
+    a.runner.subscribe()
+    a.source.rebalance([P0])  # joins with P0; P1 is the other member's
+    a.runner.run_until_caught_up()
+    assert a.runner.totals.applied == 16 and a.runner.caught_up()
+    a.source.rebalance([P0, P1], assign_later=True)  # the other member left without folding P1
+    assert (
+        a.runner.step() == 0 and a.runner.positions == {}
+    )  # revoked; the assignment comes with the next poll
+    assert not a.runner.caught_up()
+    totals = a.runner.run_until_caught_up()
+    assert a.source.assignment() == [P0, P1]
+    assert totals.applied == 46 and totals.duplicates == 0
+    assert store.rows(P.table, 1) == reference_rows()
+
+
 def test_records_of_a_partition_revoked_during_the_poll_are_dropped_not_folded() -> None:
     broker, store = new_broker(), MemoryStore()
     a = Rig(broker, store, group_id="g")
