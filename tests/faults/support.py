@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ def workload(settings: Settings, events: int, seed: int = 7, **overrides: Any) -
 
 def published_in_two(
     settings: Settings, events: int, seed: int, first: float = 0.75
-) -> tuple[Published, Callable[[], Published]]:
+) -> Callable[[], Published]:
     """Publish the first part of a workload now; the returned call publishes the rest and gives the ground truth
     of both. Tests that need a member to take over partitions publish the rest after it left, so the hand-over
     is forced, not raced against how fast the consumers fold."""
@@ -54,14 +54,19 @@ def published_in_two(
         after = publish(settings, messages[cut:], track=True)
         fams = families(settings)
         assert _partitions(after, fams) == _partitions(before, fams), "the rest must reach every partition"
-        return Published(
-            total=before.total + after.total,
-            by_kind=before.by_kind + after.by_kind,
-            seconds=before.seconds + after.seconds,
-            placed=before.placed + after.placed,
-        )
+        return combined(before, after)
 
-    return before, rest
+    return rest
+
+
+def combined(*parts: Published) -> Published:
+    """The ground truth of several publications to the same topics."""
+    return Published(
+        total=sum(p.total for p in parts),
+        by_kind=sum((p.by_kind for p in parts), start=Counter()),
+        seconds=sum(p.seconds for p in parts),
+        placed=[x for p in parts for x in p.placed],
+    )
 
 
 def _partitions(pub: Published, aggregates: set[str]) -> set[tuple[str, int]]:
@@ -147,6 +152,17 @@ def wait_consumed_more(url: str, than: int, proc: subprocess.Popen[bytes], timeo
     return False
 
 
+def wait_all_consumed(
+    url: str, n: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120
+) -> None:
+    """Wait until the stored positions cover ``n`` messages; fail at once if ``proc`` exits meanwhile."""
+    deadline = time.monotonic() + timeout
+    while consumed(url) < n:
+        assert proc.poll() is None, f"consume exited early:\n{output(log)}"
+        assert time.monotonic() < deadline, f"consumed {consumed(url)} of {n}:\n{output(log)}"
+        time.sleep(0.1)
+
+
 def output(log: Path) -> str:
     return log.read_text(errors="replace") if log.exists() else ""
 
@@ -199,7 +215,7 @@ def check_accounting(settings: Settings, url: str, pub: Published) -> dict[str, 
     got = {"consumed": int(row[0]), "projected": int(row[1]), "dead_lettered": int(row[2])}
     got["duplicates"] = got["consumed"] - got["projected"] - got["dead_lettered"]
     want = {
-        "consumed": sum(pub.count(fams, k) for k in ("valid", "duplicate", "malformed")),
+        "consumed": tracked(settings, pub),
         "projected": pub.count(fams, "valid"),
         "dead_lettered": pub.count(fams, "malformed"),
         "duplicates": pub.count(fams, "duplicate"),

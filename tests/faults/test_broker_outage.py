@@ -22,7 +22,7 @@ from app.bootstrap import ensure_topics
 from app.embedded import start_broker
 from app.processes import free_port, wait_for_port
 from app.settings import Settings
-from bench.harness import Published, make_settings, publish, stop_process
+from bench.harness import make_settings, publish, stop_process
 from producers.generator import GeneratorConfig, generate
 from tests.conftest import random_topics
 from tests.faults.conftest import PSEUDONYM_KEY
@@ -31,12 +31,13 @@ from tests.faults.support import (
     Snapshot,
     assert_same_tables,
     check_accounting,
-    consumed,
-    families,
+    combined,
     output,
     positions,
     snapshot,
     start_consume,
+    tracked,
+    wait_all_consumed,
 )
 
 AHEAD = "stored positions are ahead of the broker"
@@ -49,19 +50,6 @@ def _settings(bootstrap: str, database_url: str, tmp_path: Path) -> Settings:
         bootstrap, database_url, random_topics(), tmp_path / "data", 4, max_poll_interval_ms=5000
     )
     return s.model_copy(update={"pseudonym_key": SecretStr(PSEUDONYM_KEY)})
-
-
-def _tracked(settings: Settings, pub: Published) -> int:
-    fams = families(settings)
-    return sum(pub.count(fams, k) for k in ("valid", "duplicate", "malformed"))
-
-
-def _wait_consumed(url: str, n: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while consumed(url) < n:
-        assert proc.poll() is None, f"consume exited early:\n{output(log)}"
-        assert time.monotonic() < deadline, f"consumed {consumed(url)} of {n}:\n{output(log)}"
-        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -98,19 +86,17 @@ def test_broker_outage_without_data_loss_the_consumer_reconnects(
     log = tmp_path / "consume.log"
     proc = start_consume(s, log, until_caught_up=False)
     try:
-        _wait_consumed(database_url, _tracked(s, first), proc, log)
+        wait_all_consumed(database_url, tracked(s, first), proc, log)
         proxy.down()
         time.sleep(5)
         assert proc.poll() is None, f"consume gave up during the outage:\n{output(log)}"
         proxy.up()
         second = publish(s, messages[3000:], track=True)
-        _wait_consumed(database_url, _tracked(s, first) + _tracked(s, second), proc, log)
+        wait_all_consumed(database_url, tracked(s, first) + tracked(s, second), proc, log)
     finally:
         stop_process(proc)  # SIGTERM: stops after the current batch
     assert proc.returncode == 0, output(log)
-    both = Published(
-        first.total + second.total, first.by_kind + second.by_kind, 0.0, first.placed + second.placed
-    )
+    both = combined(first, second)
     check_accounting(s, database_url, both)
     assert_same_tables(snapshot(database_url), clean_run(s))
 
@@ -125,7 +111,7 @@ def test_broker_that_lost_its_data_is_detected_not_skipped(database_url: str, tm
         log = tmp_path / "consume.log"
         proc = start_consume(s, log, until_caught_up=False)
         try:
-            _wait_consumed(database_url, _tracked(s, pub), proc, log)
+            wait_all_consumed(database_url, tracked(s, pub), proc, log)
             before, stored = snapshot(database_url), positions(database_url)
 
             # Tansu restarts empty; the operator recreates the topics and upstream sends a few new events.

@@ -10,7 +10,6 @@ assignment is pinned by ``tests/unit/test_runner.py``."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 import uuid
 from collections.abc import Callable
@@ -25,30 +24,17 @@ from tests.faults.support import (
     Snapshot,
     assert_same_tables,
     check_accounting,
-    consumed,
     output,
-    positions,
     published_in_two,
     snapshot,
     start_consume,
     tracked,
+    wait_all_consumed,
 )
 
 
 def _assigned(log: Path) -> bool:
     return "partitions assigned" in output(log)
-
-
-def _wait_all_consumed(url: str, want: int, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while consumed(url) < want:
-        assert proc.poll() is None, (
-            f"the staying member exited early ({proc.returncode}):\n{output(log)[-3000:]}"
-        )
-        assert time.monotonic() < deadline, (
-            f"{consumed(url)} of {want} consumed after {timeout:.0f} s; positions {positions(url)}\n{output(log)[-3000:]}"
-        )
-        time.sleep(0.2)
 
 
 @pytest.mark.slow
@@ -67,7 +53,7 @@ def test_a_member_leaving_hands_its_partitions_to_the_one_that_stays(
         group_id=f"rebalance-{uuid.uuid4().hex[:8]}",
     )
     url = s.database_url or ""
-    _first, publish_rest = published_in_two(s, 40_000, seed=31)
+    publish_rest = published_in_two(s, 40_000, seed=31)
     leaving_log, staying_log = tmp_path / "leaving.log", tmp_path / "staying.log"
     leaving = start_consume(s, leaving_log, "--group", until_caught_up=False)
     staying = start_consume(s, staying_log, "--group", until_caught_up=False)
@@ -79,7 +65,7 @@ def test_a_member_leaving_hands_its_partitions_to_the_one_that_stays(
         stop_process(leaving, timeout=60)  # SIGTERM: it finishes its batch and leaves the group
         assert leaving.returncode == 0, output(leaving_log)[-3000:]
         pub = publish_rest()
-        _wait_all_consumed(url, tracked(s, pub), staying, staying_log, timeout=600)
+        wait_all_consumed(url, tracked(s, pub), staying, staying_log, timeout=600)
         staying.terminate()
         assert staying.wait(60) == 0, output(staying_log)[-3000:]
     finally:

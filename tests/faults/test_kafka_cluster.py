@@ -19,7 +19,6 @@ import signal
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -44,6 +43,7 @@ from tests.faults.support import (
     Snapshot,
     assert_same_tables,
     check_accounting,
+    combined,
     consumed,
     families,
     output,
@@ -128,12 +128,7 @@ def test_a_broker_killed_while_publishing_and_folding_loses_nothing(
         producer.join(60)
         stop_process(proc)
     assert proc.returncode == 0, output(log)
-    both = Published(
-        sum(p.total for p in published),
-        sum((p.by_kind for p in published), start=Counter()),
-        0.0,
-        [x for p in published for x in p.placed],
-    )
+    both = combined(*published)
     assert both.total == len(messages)
     check_accounting(s, database_url, both)
     # Nothing doubled in the log: end offsets (ListOffsets, right on Apache Kafka) equal what was published.
@@ -156,7 +151,7 @@ def test_three_group_members_join_and_leave_with_exact_accounting(
         cluster.bootstrap, database_url, tmp_path, replication_factor=3,
         max_batch_records=100, group_id=f"members-{uuid.uuid4().hex[:8]}",
     )  # fmt: skip
-    _first, publish_rest = published_in_two(s, 30_000, seed=43)
+    publish_rest = published_in_two(s, 30_000, seed=43)
     logs = [tmp_path / f"member-{name}.log" for name in "abc"]
     members = []
     try:

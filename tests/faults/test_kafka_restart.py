@@ -13,7 +13,7 @@ import pytest
 
 from app.apache_kafka import KafkaCluster, start_cluster
 from app.settings import Settings
-from bench.harness import Published, publish, stop_process
+from bench.harness import publish, stop_process
 from producers.generator import GeneratorConfig, generate
 from tests.conftest import TEST_BROKER_OVERRIDES
 from tests.faults.kafka_support import (
@@ -27,12 +27,14 @@ from tests.faults.support import (
     Snapshot,
     assert_same_tables,
     check_accounting,
+    combined,
     consumed,
     families,
     output,
     snapshot,
     start_consume,
     topic_of,
+    tracked,
 )
 
 pytestmark = [*APACHE_KAFKA_ONLY, pytest.mark.slow]
@@ -44,11 +46,6 @@ def own_kafka(tmp_path: Path) -> Iterator[KafkaCluster]:
     cluster = start_cluster(tmp_path / "kafka", 1, overrides=TEST_BROKER_OVERRIDES)
     yield cluster
     cluster.stop()
-
-
-def _tracked(settings: Settings, pub: Published) -> int:
-    fams = families(settings)
-    return sum(pub.count(fams, k) for k in ("valid", "duplicate", "malformed"))
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["crash", "controlled"])
@@ -71,16 +68,14 @@ def test_a_broker_restart_keeps_the_log_and_the_consumer_resumes(
         assert proc.poll() is None, f"consume gave up while the broker was down:\n{output(log)}"
         own_kafka.start_node(0)
         second = publish(s, messages[3000:], track=True)
-        wait_consumed(database_url, _tracked(s, first) + _tracked(s, second), log)
+        wait_consumed(database_url, tracked(s, first) + tracked(s, second), log)
     finally:
         stop_process(proc)  # SIGTERM: stops after the current batch
     assert proc.returncode == 0, output(log)
-    both = Published(
-        first.total + second.total, first.by_kind + second.by_kind, 0.0, first.placed + second.placed
-    )
+    both = combined(first, second)
     check_accounting(s, database_url, both)
     # Nothing doubled in the log either: the broker's end offsets (ListOffsets, right on Apache Kafka) are exactly
     # what was published to the consumed topics, and every message kept the offset it was acknowledged with.
     topics = tuple(topic_of(s, a) for a in sorted(families(s)))
-    assert end_offsets(own_kafka.bootstrap, topics) == _tracked(s, both)
+    assert end_offsets(own_kafka.bootstrap, topics) == tracked(s, both)
     assert_same_tables(snapshot(database_url), clean_run(s))

@@ -290,9 +290,8 @@ def test_a_member_caught_up_does_not_stop_between_a_revocation_and_the_assignmen
     a.runner.run_until_caught_up()
     assert a.runner.totals.applied == 16 and a.runner.caught_up()
     a.source.rebalance([P0, P1], assign_later=True)  # the other member left without folding P1
-    assert (
-        a.runner.step() == 0 and a.runner.positions == {}
-    )  # revoked; the assignment comes with the next poll
+    # This poll revokes everything; the assignment comes with the next one.
+    assert a.runner.step() == 0 and a.runner.positions == {}
     assert not a.runner.caught_up()
     totals = a.runner.run_until_caught_up()
     assert a.source.assignment() == [P0, P1]
