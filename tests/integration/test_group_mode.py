@@ -28,6 +28,17 @@ def cli_env(s: Settings) -> dict[str, str]:
     }
 
 
+def finish(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """The member's output; a member still running after ``timeout`` is killed and its log shown, so a hang fails
+    this test alone instead of leaking a process (and its pipes) into the next ones."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _out, err = proc.communicate()
+        raise AssertionError(f"a group member did not finish in {timeout}s:\n{err[-4000:]}") from None
+
+
 def test_two_group_members_match_a_single_consumer(
     settings_factory: Callable[..., Settings], database_factory: Callable[[], str]
 ) -> None:
@@ -42,7 +53,7 @@ def test_two_group_members_match_a_single_consumer(
         subprocess.Popen(cmd, env=cli_env(grouped), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
     ]
-    outs = [p.communicate(timeout=120) for p in procs]
+    outs = [finish(p, timeout=120) for p in procs]
     for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-2000:]
         assert "Traceback" not in err, err[-2000:]
