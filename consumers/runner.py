@@ -71,6 +71,7 @@ class RunnerConfig:
     db_retry_max_seconds: float = 30.0
     follow_live: bool = True  # False: write a fixed (building) generation, for rebuilds
     generations: Mapping[str, int] | None = None  # required when follow_live is False
+    waiting_log_seconds: float = 30.0  # run_until_caught_up: say why it is still waiting, this often
 
 
 class ProjectionRunner:
@@ -162,23 +163,45 @@ class ProjectionRunner:
     # -- loops ---------------------------------------------------------------------------------------
     def caught_up(self) -> bool:
         """Every assigned partition has reached the high watermark the broker last reported."""
+        return self.waiting_for() is None
+
+    def waiting_for(self) -> str | None:
+        """Why the runner is not caught up yet, in words for the operator's log; None when it is."""
         if not self._assigned_once:
-            return False  # group mode before the first assignment: nothing is known yet
-        if self._handoff is not None and (not self.positions or not self._handoff.changes.empty()):
-            return False  # group mode mid-rebalance: partitions are on their way to (or back to) us
-        for tp, pos in self.positions.items():
+            return "no assignment from the consumer group yet"  # nothing is known before the first one
+        if self._handoff is not None and not self._handoff.changes.empty():
+            return "a rebalance is being applied"  # partitions are on their way to (or back to) us
+        if self._handoff is not None and not self.positions:
+            return "the consumer group has assigned no partitions to this member"
+        behind = []
+        for tp, pos in sorted(self.positions.items()):
             hw = self.source.highwater(tp)
             if hw is None or pos < hw:
-                return False
-        return True
+                behind.append(
+                    f"{tp[0]}[{tp[1]}] " + ("end not known yet" if hw is None else f"at {pos} of {hw}")
+                )
+        if not behind:
+            return None
+        more = f" and {len(behind) - 5} more" if len(behind) > 5 else ""
+        return f"{len(behind)} partition(s) behind: {', '.join(behind[:5])}{more}"
 
     def run_until_caught_up(self, progress: Callable[[RunTotals], None] | None = None) -> RunTotals:
+        """Consume until every assigned partition is at its end; while waiting with nothing to read, say why
+        every ``waiting_log_seconds`` (a group member may wait for its partitions: docs/operators.md)."""
+        said = time.monotonic()
         while not self.stop_event.is_set():
             n = self.step()
             if progress:
                 progress(self.totals)
-            if n == 0 and self.caught_up():
+            if n:
+                said = time.monotonic()
+                continue
+            reason = self.waiting_for()
+            if reason is None:
                 break
+            if time.monotonic() - said >= self.config.waiting_log_seconds:
+                log.info("not caught up yet: %s", reason)
+                said = time.monotonic()
         return self.totals
 
     def run_forever(self) -> RunTotals:

@@ -13,6 +13,7 @@ import gc
 import logging
 import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from itertools import islice
 
 import pytest
@@ -297,6 +298,39 @@ def test_a_member_caught_up_does_not_stop_between_a_revocation_and_the_assignmen
     assert a.source.assignment() == [P0, P1]
     assert totals.applied == 46 and totals.duplicates == 0
     assert store.rows(P.table, 1) == reference_rows()
+
+
+def test_a_member_waiting_for_partitions_says_why_in_its_log(caplog: pytest.LogCaptureFixture) -> None:
+    # `consume --group --until-caught-up` waits while the group gives it nothing; the operator's log says so
+    # (every `waiting_log_seconds`) instead of staying silent until someone kills it.
+    broker, store = new_broker(), MemoryStore()
+    a = Rig(broker, store, group_id="g", batch=10)
+    a.runner.config = replace(a.runner.config, waiting_log_seconds=0)
+    a.runner.subscribe()
+    assert a.runner.waiting_for() == "no assignment from the consumer group yet"
+    a.source.rebalance([])  # the leader assigned this member nothing
+    polls: list[int] = []
+
+    def stop_after_three(_totals: object) -> None:
+        polls.append(1)
+        if len(polls) == 3:
+            a.runner.stop()
+
+    with caplog.at_level(logging.INFO, logger="casetrack.consumer"):
+        a.runner.run_until_caught_up(stop_after_three)
+    waiting = [r.getMessage() for r in caplog.records if r.getMessage().startswith("not caught up yet")]
+    assert waiting == ["not caught up yet: the consumer group has assigned no partitions to this member"] * 3
+    a.runner.stop_event.clear()
+    a.source.rebalance([P0, P1])
+    a.runner.step()  # the assignment is applied (the partitions were paused during this poll's fetch)
+    assert (
+        a.runner.waiting_for()
+        == f"2 partition(s) behind: {TOPIC}[0] end not known yet, {TOPIC}[1] end not known yet"
+    )
+    a.runner.step()  # the first 10 of P0's 16 records folded; both ends now known from the fetch
+    assert a.runner.waiting_for() == f"2 partition(s) behind: {TOPIC}[0] at 10 of 16, {TOPIC}[1] at 0 of 30"
+    a.runner.run_until_caught_up()
+    assert a.runner.waiting_for() is None and a.runner.totals.applied == 46
 
 
 def test_records_of_a_partition_revoked_during_the_poll_are_dropped_not_folded() -> None:
