@@ -8,6 +8,7 @@ elastic scale-out across machines use the consumer group instead (``--group``).
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing as mp
 import queue
@@ -101,6 +102,11 @@ def run_workers(
         ctx.Process(target=_worker, args=(share, endpoints, g, until_caught_up, out, runner_options))
         for g in groups
     ]
+    if ctx.get_start_method() == "fork":
+        # Freeze the parent's objects before forking: the children's cyclic GC then never walks them, so it does
+        # not write to (and copy) the pages the forked workers share (docs/benchmarks.md, "Issue 20").
+        gc.collect()
+        gc.freeze()
     for p in procs:
         p.start()
 
