@@ -127,10 +127,20 @@ class KafkaSource:
         return {(tp.topic, tp.partition): int(o) for tp, o in res.items()}
 
     def pause(self, partitions: Sequence[TP]) -> None:
-        self._consumer.pause(*[TopicPartition(t, p) for t, p in partitions])
+        self._each_held(self._consumer.pause, partitions)
 
     def resume(self, partitions: Sequence[TP]) -> None:
-        self._consumer.resume(*[TopicPartition(t, p) for t, p in partitions])
+        self._each_held(self._consumer.resume, partitions)
+
+    @staticmethod
+    def _each_held(action: Callable[[TopicPartition], None], partitions: Sequence[TP]) -> None:
+        """Pause or resume each partition still assigned; one a later rebalance took away meanwhile is skipped
+        (kafka-python raises KeyError for it, which crashed a group member between two quick rebalances)."""
+        for t, p in partitions:
+            try:
+                action(TopicPartition(t, p))
+            except KeyError:
+                continue
 
     # -- reading -----------------------------------------------------------------------------------
     def poll(self, max_records: int, timeout_ms: int) -> list[Record]:

@@ -119,6 +119,22 @@ class SourceContract:
         src.resume([(topic, 1)])
         assert [(r.partition, r.value) for r in poll_until(src, lambda rs: len(rs) >= 1)] == [(1, b"b")]
 
+    def test_pausing_or_resuming_a_partition_no_longer_assigned_does_nothing(
+        self, harness: SourceHarness
+    ) -> None:
+        # The rebalance hand-off resumes what an assignment gave once the loop applies it; by then a later
+        # rebalance may have taken some of it away again. That must not crash the consumer (kafka-python itself
+        # raises KeyError for a partition it no longer holds).
+        topic = harness.topic(2)
+        harness.produce(topic, 0, [b"a"])
+        src = harness.source()
+        src.assign([(topic, 0)])
+        src.seek({(topic, 0): 0})
+        src.pause([(topic, 0), (topic, 1)])
+        src.resume([(topic, 0), (topic, 1)])
+        assert [(r.partition, r.value) for r in poll_until(src, lambda rs: len(rs) >= 1)] == [(0, b"a")]
+        assert src.assignment() == [(topic, 0)]
+
     def test_a_stored_position_past_the_end_is_refused(self, harness: SourceHarness) -> None:
         topic = harness.topic(1)
         tp: TP = (topic, 0)
