@@ -113,6 +113,11 @@ class KafkaSource:
             def on_partitions_revoked(self, revoked: Any) -> None:
                 on_revoked([(tp.topic, tp.partition) for tp in revoked])
 
+        # kafka-python joins without waiting for the topics' metadata, and a refresh already in flight when
+        # subscribe() asks for one answers (and clears) that request without them: the leader then assigns
+        # nothing, and nothing corrects it for metadata_max_age_ms (5 min). So fetch them first: this waits for
+        # any refresh in flight, then fetches every topic's metadata (docs/architecture.md, "Rebalances").
+        self._consumer.topics()
         self._consumer.subscribe(list(topics), listener=_Listener())
 
     def assignment(self) -> list[TP]:
