@@ -53,7 +53,14 @@ def test_two_group_members_match_a_single_consumer(
         subprocess.Popen(cmd, env=cli_env(grouped), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
     ]
-    outs = [finish(p, timeout=120) for p in procs]
+    outs: list[tuple[str, str]] = []
+    try:
+        for p in procs:
+            outs.append(finish(p, timeout=120))
+    finally:
+        for p in procs[len(outs) + 1 :]:  # members not waited for when one failed: never leak them either
+            p.kill()
+            p.communicate()
     for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-2000:]
         assert "Traceback" not in err, err[-2000:]
