@@ -39,6 +39,18 @@ def finish(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
         raise AssertionError(f"a group member did not finish in {timeout}s:\n{err[-4000:]}") from None
 
 
+def finish_all(procs: list[subprocess.Popen[str]], timeout: float) -> list[tuple[str, str]]:
+    """Every member's output; whichever fails, no member is left running (its open pipes would fail later tests
+    on ResourceWarnings)."""
+    try:
+        return [finish(p, timeout) for p in procs]
+    finally:
+        for p in procs:
+            if p.returncode is None:  # not waited for: an earlier member failed
+                p.kill()
+                p.communicate()
+
+
 def test_two_group_members_match_a_single_consumer(
     settings_factory: Callable[..., Settings], database_factory: Callable[[], str]
 ) -> None:
@@ -53,14 +65,7 @@ def test_two_group_members_match_a_single_consumer(
         subprocess.Popen(cmd, env=cli_env(grouped), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
     ]
-    outs: list[tuple[str, str]] = []
-    try:
-        for p in procs:
-            outs.append(finish(p, timeout=120))
-    finally:
-        for p in procs[len(outs) + 1 :]:  # members not waited for when one failed: never leak them either
-            p.kill()
-            p.communicate()
+    outs = finish_all(procs, timeout=120)
     for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-2000:]
         assert "Traceback" not in err, err[-2000:]
