@@ -8,7 +8,6 @@ rebalances (:mod:`consumers.rebalance`) are described in docs/architecture.md ("
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import logging
 import threading
 import time
@@ -31,6 +30,7 @@ from consumers.ports import (
     StoreTx,
     TransientStoreError,
 )
+from consumers.process_tuning import tune_process
 from consumers.rebalance import RebalanceHandoff
 from consumers.retry import Backoff
 from consumers.stats import BatchStats as BatchStats  # re-exported: callers import them from here
@@ -117,7 +117,7 @@ class ProjectionRunner:
 
     def start(self, partitions: Sequence[TP] | None = None) -> None:
         """Assign ``partitions`` (default: all of the runner's topics) and seek to the stored positions."""
-        tune_gc()
+        tune_process()
         if partitions is None:
             partitions = self.all_partitions()
         self.source.assign(partitions)
@@ -126,7 +126,7 @@ class ProjectionRunner:
     def subscribe(self, on_revoked: Callable[[Sequence[TP]], None] | None = None) -> None:
         """Group mode: join the consumer group. (Re)assignments are applied between batches (see
         :mod:`consumers.rebalance`); ``on_revoked`` is told about partitions handed to another member."""
-        tune_gc()
+        tune_process()
         self._assigned_once = False
         self._handoff = RebalanceHandoff(self.source, on_revoked)
         self.source.subscribe(list(self.config.topics), self._handoff.on_assigned, self._handoff.on_revoked)
@@ -376,20 +376,6 @@ class ProjectionRunner:
                     closer()
                 except Exception as exc:  # closing is best effort; report, don't mask the real outcome
                     log.warning("closing %s failed: %s", type(part).__name__, exc)
-
-
-def tune_gc() -> None:
-    """Make the cyclic GC cheap for a batch loop.
-
-    A batch allocates tens of thousands of short-lived objects. With the default thresholds the collector
-    runs every 700 allocations and walks every long-lived object each time it reaches the oldest
-    generation, which cost a quarter of the consumer's time in profiles. Freezing what exists at start-up
-    and collecting the young generation less often removes most of that; batch garbage is acyclic and is
-    freed by reference counting anyway.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
 
 
 def _topic_for_type(topics: Mapping[str, Aggregate], event_type: str) -> str:

@@ -58,7 +58,7 @@ def without_tracebacks(error: DecodeError) -> DecodeError:
     text): :meth:`Codec.decode_batch` returns errors as values, and they must not keep the caller alive.
 
     A traceback holds the frames it passed through, and from them the stack down to the consumer's batch: the
-    batch's records and events, and the list holding this error, a reference cycle. Under :func:`consumers.runner.tune_gc`'s
+    batch's records and events, and the list holding this error, a reference cycle. Under :func:`consumers.process_tuning.tune_gc`'s
     thresholds such cycles reach the oldest generation and stay, so every batch with a dead letter was kept
     whole (the consumer's peak RSS grew with the events consumed: docs/benchmarks.md, "Throughput").
     """

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 
-from consumers.engine import FoldEngine
+from consumers.engine import Cached, FoldEngine, StateCache
 from consumers.memory_store import MemoryStore
 from consumers.ports import StoredEvent
 from events.catalog import Event
@@ -117,3 +118,26 @@ def _reference(events: list[Event]) -> MemoryStore:
     store = MemoryStore()
     run(store, events)
     return store
+
+
+def test_the_state_cache_gives_back_what_it_was_given() -> None:
+    cache = StateCache(2)
+    at = dt.datetime(2026, 9, 14, 8, 30, tzinfo=dt.UTC)
+    one = Cached("state 1", ("e-1", "e-2", "e-3"), at, "e-3")
+    none = Cached("state 2", (), at, "")
+    cache.put_all([(("case", 1, "A"), one), (("case", 1, "B"), none)])
+    assert cache.take(("case", 1, "A")) == one
+    assert cache.take(("case", 1, "B")) == none
+    assert cache.take(("case", 1, "A")) is None  # taken: the batch writes it back or the cache is cleared
+
+
+def test_a_redelivery_of_events_folded_in_an_earlier_batch_is_dropped_by_the_cached_ids() -> None:
+    events = case_stream(4, seed=11)
+    store = MemoryStore()
+    engine = FoldEngine({"case": P}, cache_size=100)
+    _run_cached(engine, store, events, 1000)
+    chunk = [StoredEvent(e, "cases", 0, 1000 + i) for i, e in enumerate(events)]
+    with store.transaction() as tx:
+        result = engine.run(tx, GEN, chunk)
+    assert (result.applied, result.duplicates) == (0, len(events))
+    assert rows(store) == rows(_reference(events))
