@@ -7,7 +7,7 @@ whole process, not about any one batch. Figures in docs/benchmarks.md.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 import gc
 import logging
 
@@ -33,19 +33,17 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
+@functools.cache
 def tune_malloc() -> bool:
     """Fix glibc's mmap threshold at 128 KiB, so that large blocks are always mapped on their own.
 
     By default glibc raises the threshold each time a mapped block is freed (up to 32 MiB), after which the
     fetch responses (up to ``fetch_max_bytes``) and the COPY pieces (about 1 MB) come from the heap, whose
     free space then stays in the process between batches: about 40 MB of it after 300,000 records. Fixed,
-    they are unmapped when freed. True if set; False where the C library is not glibc (nothing changes).
+    they are unmapped when freed. Once per process (forked workers inherit it). True if set; False where the
+    C library has no ``mallopt`` (nothing changes).
     """
-    name = ctypes.util.find_library("c")
-    try:
-        mallopt = ctypes.CDLL(name).mallopt if name else None
-    except (OSError, AttributeError):
-        mallopt = None
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)  # the process's own symbols: no library search
     if mallopt is None:
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
